@@ -1,0 +1,89 @@
+"""Streaming polyphase resampling and channel mixing to the model's 16 kHz mono.
+
+The streaming resampler gives the same samples as `scipy.signal.resample_poly` over the whole signal
+(same Kaiser-windowed FIR, same delay compensation), except the last filter-length of samples which a
+stream cannot know yet; chunk sizes do not matter. It runs on the processing thread, never in the
+audio callback.
+"""
+from __future__ import annotations
+
+from math import gcd
+
+import numpy as np
+from scipy.signal import firwin
+
+
+def to_mono_float(chunk: np.ndarray, channel: int | None = None) -> np.ndarray:
+    """int or float samples, shape (n,) or (n, channels) → float32 mono (channel picked or averaged)."""
+    a = np.asarray(chunk)
+    if a.dtype == np.int16:
+        a = a.astype(np.float32) / 32768.0
+    elif a.dtype == np.int32:
+        a = a.astype(np.float32) / 2147483648.0
+    elif a.dtype == np.uint8:
+        a = (a.astype(np.float32) - 128.0) / 128.0
+    elif a.dtype.kind == "f":
+        a = a.astype(np.float32, copy=False)
+    else:
+        raise TypeError(f"unsupported sample type {a.dtype}; use int16, int32, uint8 or float")
+    if a.ndim == 2:
+        a = a[:, channel] if channel is not None else (a[:, 0] if a.shape[1] == 1 else a.mean(axis=1, dtype=np.float32))
+    elif a.ndim != 1:
+        raise ValueError(f"audio chunks must be 1-D or (frames, channels), got shape {a.shape}")
+    return a
+
+
+class StreamingResampler:
+    """Chunked equivalent of resample_poly(x, up, down) for rate_in → rate_out."""
+
+    def __init__(self, rate_in: int, rate_out: int = 16000) -> None:
+        g = gcd(rate_in, rate_out)
+        self.up, self.down = rate_out // g, rate_in // g
+        max_rate = max(self.up, self.down)
+        if self.up == self.down:
+            self.h, self.delay, self._taps = np.ones(1), 0, np.ones((1, 1))
+            self.reset()
+            return
+        # scipy.signal.resample_poly's default filter
+        self.h = (firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0)) * self.up).astype(np.float64)
+        self.delay = (len(self.h) - 1) // 2  # in upsampled samples; output m ↔ global upsampled index m*down + delay
+        n_q = -(-len(self.h) // self.up)
+        padded = np.zeros(n_q * self.up)
+        padded[: len(self.h)] = self.h
+        self._taps = padded.reshape(n_q, self.up).T.copy()  # (phase, q): h[phase + q*up]
+        self.reset()
+
+    def reset(self) -> None:
+        self._buf = np.zeros(0, np.float64)
+        self._buf_start = 0  # global input index of _buf[0]
+        self._next = 0  # next output index to emit
+        self._n_in = 0
+
+    @property
+    def passthrough(self) -> bool:
+        return self.up == self.down
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Feed input samples; returns every output sample whose inputs have all arrived."""
+        if self.passthrough:
+            return np.asarray(x, np.float32)
+        self._buf = np.concatenate([self._buf, np.asarray(x, np.float64)])
+        self._n_in += len(x)
+        up, down, taps = self.up, self.down, self._taps
+        # Output m is y_up[j], j = m*down + delay, y_up[j] = sum_q h[j%up + q*up] * x[j//up - q]  (polyphase form).
+        last = ((self._n_in - 1) * up - self.delay) // down if self._n_in else -1
+        if last < self._next:
+            return np.zeros(0, np.float32)
+        j = np.arange(self._next, last + 1) * down + self.delay
+        base = j // up - self._buf_start
+        q = np.arange(taps.shape[1])
+        pos = base[:, None] - q[None, :]
+        padded = np.concatenate([np.zeros(taps.shape[1]), self._buf])  # inputs before the stream start are zero
+        out = np.einsum("ij,ij->i", taps[j % up], padded[pos + taps.shape[1]]).astype(np.float32)
+        self._next = last + 1
+        keep_from = max(0, (self._next * down + self.delay) // up - taps.shape[1])
+        drop = keep_from - self._buf_start
+        if drop > 0:
+            self._buf = self._buf[drop:]
+            self._buf_start = keep_from
+        return out

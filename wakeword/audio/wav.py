@@ -1,0 +1,132 @@
+"""WAV reading with errors a user can act on.
+
+A small RIFF parser instead of `scipy.io.wavfile` because the runtime must tell a truncated file from a
+good one (scipy silently returns what it could read) and must name the file and the problem in one line.
+Supported: PCM 8/16/24/32-bit, IEEE float 32/64-bit, WAVE_FORMAT_EXTENSIBLE of those; any rate and
+channel count (the engine converts to 16 kHz mono).
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import AudioError
+
+_PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
+
+
+@dataclass
+class Wav:
+    raw: np.ndarray  # (frames, channels) in the file's own sample type (24-bit already widened to int32)
+    sample_rate: int
+    bits: int
+    is_float: bool
+
+    @property
+    def channels(self) -> int:
+        return self.raw.shape[1]
+
+    @property
+    def duration(self) -> float:
+        return len(self.raw) / self.sample_rate
+
+    def to_float(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Frames [start, stop) as float32 in [-1, 1], shape (n, channels)."""
+        return to_float32(self.raw[start:stop], self.bits, self.is_float)
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The whole file as mono float32 (channels averaged)."""
+        x = self.to_float()
+        return x[:, 0] if x.shape[1] == 1 else x.mean(axis=1, dtype=np.float32)
+
+
+def to_float32(raw: np.ndarray, bits: int, is_float: bool) -> np.ndarray:
+    if is_float:
+        return raw.astype(np.float32)
+    if bits == 8:
+        return (raw.astype(np.float32) - 128.0) / 128.0
+    return raw.astype(np.float32) / float(2 ** (bits - 1) if bits != 24 else 2**31)
+
+
+def read_wav(path: str | os.PathLike) -> Wav:
+    """Read a WAV file; raises AudioError('<path>: <problem>') for anything unusable."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size == 0:
+                raise AudioError(f"{name}: empty file")
+            buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except FileNotFoundError:
+        raise AudioError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise AudioError(f"{name}: is a directory, not a WAV file") from None
+    except PermissionError:
+        raise AudioError(f"{name}: permission denied") from None
+    return _parse(name, buf)
+
+
+def _parse(name: str, buf) -> Wav:
+    if len(buf) < 12 or buf[0:4] not in (b"RIFF", b"RIFX") or buf[8:12] != b"WAVE":
+        raise AudioError(f"{name}: not a WAV file (no RIFF/WAVE header); convert it with e.g. `sox {name} -r 16000 -c 1 out.wav`")
+    if buf[0:4] == b"RIFX":
+        raise AudioError(f"{name}: big-endian RIFX WAV is not supported; convert it to little-endian PCM")
+    pos, fmt = 12, None
+    while pos + 8 <= len(buf):
+        cid, csize = buf[pos:pos + 4], struct.unpack("<I", buf[pos + 4:pos + 8])[0]
+        body = pos + 8
+        if cid == b"fmt ":
+            if csize < 16 or body + 16 > len(buf):
+                raise AudioError(f"{name}: truncated WAV (fmt chunk cut off)")
+            tag, channels, rate, _, block, bits = struct.unpack("<HHIIHH", buf[body:body + 16])
+            if tag == _EXTENSIBLE and csize >= 40:
+                tag = struct.unpack("<H", buf[body + 24:body + 26])[0]
+            fmt = (tag, channels, rate, block, bits)
+        elif cid == b"data":
+            if fmt is None:
+                raise AudioError(f"{name}: malformed WAV (data chunk before fmt chunk)")
+            available = len(buf) - body
+            if csize > available and csize != 0xFFFFFFFF:
+                raise AudioError(f"{name}: truncated WAV (header promises {csize} bytes of audio, file has {available})")
+            return _samples(name, buf, body, min(csize, available), fmt)
+        pos = body + csize + (csize & 1)
+    if pos < len(buf) or fmt:
+        raise AudioError(f"{name}: truncated WAV (file ends before the audio data)")
+    raise AudioError(f"{name}: malformed WAV (no fmt chunk)")
+
+
+def _samples(name: str, buf, offset: int, nbytes: int, fmt: tuple[int, int, int, int, int]) -> Wav:
+    tag, channels, rate, block, bits = fmt
+    if channels < 1 or rate < 1000 or rate > 384000:
+        raise AudioError(f"{name}: implausible WAV header ({channels} channels at {rate} Hz)")
+    if tag == _PCM and bits in (8, 16, 24, 32):
+        is_float = False
+    elif tag == _FLOAT and bits in (32, 64):
+        is_float = True
+    else:
+        kind = {1: "PCM", 3: "float", 6: "A-law", 7: "mu-law", 2: "ADPCM"}.get(tag, f"format 0x{tag:04x}")
+        raise AudioError(f"{name}: unsupported WAV encoding ({kind}, {bits}-bit); use 8/16/24/32-bit PCM or 32/64-bit float")
+    width = bits // 8
+    frames = nbytes // (width * channels)
+    if frames == 0:
+        raise AudioError(f"{name}: WAV holds no audio samples")
+    data = np.frombuffer(buf, np.uint8, count=frames * width * channels, offset=offset)
+    if bits == 24:
+        b = data.reshape(-1, 3).astype(np.int32)
+        raw = ((b[:, 0] << 8) | (b[:, 1] << 16) | (b[:, 2] << 24)).reshape(frames, channels)
+    else:
+        dtype = {8: np.uint8, 16: "<i2", 32: "<f4" if is_float else "<i4", 64: "<f8"}[bits]
+        raw = data.view(dtype).reshape(frames, channels)
+    return Wav(raw, rate, bits, is_float)
+
+
+def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int = 16000) -> None:
+    """Write float samples in [-1, 1] (mono or (n, channels)) as 16-bit PCM."""
+    from scipy.io import wavfile
+
+    wavfile.write(path, sample_rate, (np.clip(samples, -1, 1) * 32767).astype(np.int16))

@@ -1,0 +1,176 @@
+"""`wakeword` command line: detect, run, info, devices, train.
+
+Contract (other tools rely on it): detections are JSON lines on stdout, flushed per event; errors are one
+line on stderr starting with `wakeword: error:` and a non-zero exit status; never a traceback for bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+
+from . import __version__
+from .errors import WakewordError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _err(msg: str) -> None:
+    print(f"wakeword: error: {msg}", file=sys.stderr, flush=True)
+
+
+def _emit(d) -> None:
+    sys.stdout.write(d.to_json() + "\n")
+    sys.stdout.flush()
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", action="append", metavar="NAME|PATH",
+                   help="bundled model name or path to a .tflite with its .yaml card (repeatable; default: every bundled model)")
+    p.add_argument("--threshold", "-t", type=float, help="detection threshold (default: the model card's)")
+    p.add_argument("--flex-delegate", metavar="PATH", help="libtensorflowlite_flex.so for models that need Flex ops")
+
+
+def _engine(args):
+    from .engine import Engine
+
+    return Engine(args.model, threshold=args.threshold, flex_delegate=args.flex_delegate)
+
+
+def cmd_detect(args) -> int:
+    from .audio.sources import WavSource
+
+    engine = _engine(args)
+    failed = 0
+    for path in args.files:
+        try:
+            source = WavSource(path)
+            for d in engine.detect(source):
+                _emit(d)
+        except WakewordError as e:
+            _err(str(e))
+            failed += 1
+    return EXIT_ERROR if failed else 0
+
+
+def cmd_run(args) -> int:
+    from .audio.sources import RawStdinSource, WavSource
+
+    engine = _engine(args)
+    if args.input == "-":
+        source = RawStdinSource(sys.stdin.buffer, args.rate)
+    elif args.input:
+        source = WavSource(args.input)
+    else:
+        from .audio.microphone import Microphone
+
+        source = Microphone(args.device)
+    print(f"wakeword: listening for {', '.join(m.card.phrase for m in engine.models)} on {source.name} "
+          f"({engine.models[0].backend})", file=sys.stderr, flush=True)
+    engine.on_detection(_emit)
+    signal.signal(signal.SIGTERM, lambda *_: engine.stop())
+    engine.start(source)
+    try:
+        engine.wait()
+    except KeyboardInterrupt:
+        engine.stop()
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .model.card import ModelCard, list_bundled
+    from .model.runner import StepModel
+
+    names = [args.model] if args.model else list_bundled()
+    infos = []
+    for name in names:
+        card = ModelCard.load(name)
+        m = StepModel(card, args.flex_delegate)
+        it = m.interpreter
+        infos.append({
+            "name": card.name, "phrase": card.phrase, "version": card.version, "license": card.license,
+            "model": str(card.model_path), "card": str(card.card_path), "interpreter": m.backend,
+            "flex_ops": sorted(m.flex_ops),
+            "inputs": [{"name": d["name"], "shape": [int(v) for v in d["shape"]], "dtype": str(d["dtype"].__name__)}
+                       for d in it.get_input_details()],
+            "outputs": [{"name": d["name"], "shape": [int(v) for v in d["shape"]], "dtype": str(d["dtype"].__name__)}
+                        for d in it.get_output_details()],
+            "detector": card.detector, "accuracy": card.raw.get("accuracy"),
+        })
+    if args.json:
+        print(json.dumps(infos if not args.model else infos[0], indent=1))
+    else:
+        for i in infos:
+            print(f"{i['name']} ({i['phrase']!r}, v{i['version']}, {i['license']})\n  model: {i['model']}\n  interpreter: {i['interpreter']}"
+                  f"\n  flex ops: {', '.join(i['flex_ops']) or 'none'}")
+            for kind in ("inputs", "outputs"):
+                for t in i[kind]:
+                    print(f"  {kind[:-1]:6} {t['name']} {t['shape']} {t['dtype']}")
+            print(f"  detector: {i['detector']}")
+    return 0
+
+
+def cmd_devices(args) -> int:
+    from .audio.microphone import list_input_devices
+
+    devices = list_input_devices()
+    for d in devices:
+        print(f"{d['index']:3}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz){'  [default]' if d['default'] else ''}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    try:
+        from .train.pipeline import main as train_main
+        import tensorflow  # noqa: F401
+    except ImportError as e:
+        _err(f"training needs the [train] extra ({e.name} is missing): pip install 'wakeword[train]'")
+        return EXIT_ERROR
+    return train_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="wakeword", description="On-device wake-word detection (Hey SSAFY).")
+    ap.add_argument("--version", action="version", version=f"wakeword {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("detect", help="detect wake words in WAV files; one JSON line per detection")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    _add_model_args(p)
+    p.set_defaults(func=cmd_detect)
+
+    p = sub.add_parser("run", help="listen on the microphone (or --input FILE|-) and print detections")
+    p.add_argument("--input", "-i", metavar="FILE|-", help="WAV file, or - for raw 16-bit mono PCM on stdin")
+    p.add_argument("--rate", type=int, default=16000, help="sample rate of raw stdin input (default 16000)")
+    p.add_argument("--device", "-d", help="input device name or index (see `wakeword devices`)")
+    _add_model_args(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("info", help="show a model's interpreter, tensors, card and Flex ops")
+    p.add_argument("model", nargs="?", metavar="MODEL")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--flex-delegate", metavar="PATH")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("devices", help="list audio input devices")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("train", help="train a model from a recipe (needs the [train] extra)", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_train)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except WakewordError as e:
+        _err(str(e))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

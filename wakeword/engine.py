@@ -1,0 +1,229 @@
+"""The engine: audio chunks in, `Detection` events out — the public Python API.
+
+    from wakeword import Engine
+    with Engine(["hey_ssafy"]) as engine:
+        engine.on_detection(lambda d: print(d.wake_word, d.time))
+        engine.start("kitchen.wav")        # or any iterable of numpy chunks, or a live source
+        engine.wait()
+
+`process()` is the synchronous core (one front end → every model → its detector); `detect()` runs it over a
+whole source; `start()` runs it on a processing thread and hands events to callbacks on a separate
+dispatcher thread, so a slow or failing callback never stalls the audio path.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .audio.resample import StreamingResampler, to_mono_float
+from .audio.sources import ChunkSource, WavSource
+from .detector import DetectorConfig, TriggerDetector
+from .errors import ModelError
+from .features import StreamingSpectrogram
+from .model.card import ModelCard, list_bundled
+from .model.runner import StepModel
+
+log = logging.getLogger("wakeword")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One wake-word event. Times are seconds of stream time (from the start of the file/stream)."""
+
+    wake_word: str
+    score: float
+    time: float  # when the phrase ended (first step of the above-threshold run)
+    detected_at: float  # when the event fired
+    wall_time: float  # time.time() when the event fired
+    sequence: int
+    model_version: str = ""
+    file: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        extra = d.pop("extra")
+        d = {k: (round(v, 4) if isinstance(v, float) and k != "wall_time" else v) for k, v in d.items() if v is not None}
+        d.update(extra)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+
+class _ModelSlot:
+    def __init__(self, model: StepModel, detector: TriggerDetector) -> None:
+        self.model, self.detector = model, detector
+
+
+class Engine:
+    """Runs one shared front end into any number of step models, each with its own trigger detector."""
+
+    def __init__(self, models: Sequence[str | os.PathLike | ModelCard] | None = None, *, threshold: float | None = None,
+                 detector: dict | None = None, flex_delegate: str | None = None, channel: int | None = None) -> None:
+        refs = list(models) if models else list_bundled()
+        if not refs:
+            raise ModelError("no models given and none bundled; pass --model PATH")
+        cards = [r if isinstance(r, ModelCard) else ModelCard.load(r) for r in refs]
+        fe = cards[0].frontend
+        for c in cards[1:]:
+            if c.frontend != fe:
+                raise ModelError(f"models {cards[0].name} and {c.name} need different front ends; run them in separate engines")
+        self.frontend_config = fe
+        self.channel = channel
+        self._slots = []
+        for card in cards:
+            cfg = DetectorConfig.from_card(card.detector).replace(**(detector or {}), threshold=threshold)
+            self._slots.append(_ModelSlot(StepModel(card, flex_delegate), TriggerDetector(cfg, card.geometry.step_seconds)))
+        self._callbacks: list[Callable[[Detection], None]] = []
+        self._sequence = 0
+        self._thread: threading.Thread | None = None
+        self._dispatcher: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._events: queue.Queue = queue.Queue()
+        self._dispatch: queue.Queue = queue.Queue()
+        self.error: BaseException | None = None
+        self.reset()
+
+    # ---- synchronous core -------------------------------------------------------------------------
+    @property
+    def models(self) -> list[StepModel]:
+        return [s.model for s in self._slots]
+
+    def detector_config(self, name: str) -> DetectorConfig:
+        return next(s.detector.config for s in self._slots if s.model.name == name)
+
+    def reset(self, sample_rate: int | None = None) -> None:
+        """Start a new stream: clears front end, model states, detectors and the stream clock."""
+        self._frontend = StreamingSpectrogram(self.frontend_config)
+        self._rate = sample_rate or self.frontend_config.sample_rate
+        self._resampler = StreamingResampler(self._rate, self.frontend_config.sample_rate)
+        self._source_name: str | None = None
+        for s in self._slots:
+            s.model.reset()
+            s.detector.reset()
+
+    def process(self, chunk: np.ndarray, sample_rate: int | None = None) -> list[Detection]:
+        """Feed one chunk of the current stream; returns the detections it completed."""
+        if sample_rate and sample_rate != self._rate:
+            if self._frontend.frames_emitted or len(self._frontend._pending):
+                raise ValueError("sample rate changed mid-stream; call reset(sample_rate) first")
+            self._rate = sample_rate
+            self._resampler = StreamingResampler(sample_rate, self.frontend_config.sample_rate)
+        audio = self._resampler.process(to_mono_float(chunk, self.channel))
+        frames = self._frontend.process(audio)
+        out = []
+        for slot in self._slots:
+            first_step = slot.model.steps
+            for i, p in enumerate(slot.model.process_frames(frames)):
+                trig = slot.detector.update(p)
+                if trig is not None:
+                    g = slot.model.card.geometry
+                    self._sequence += 1
+                    out.append(Detection(slot.model.name, round(trig.score, 4), g.step_end_time(trig.onset_step),
+                                         g.step_end_time(first_step + i), time.time(), self._sequence,
+                                         slot.model.card.version, self._source_name))
+        return out
+
+    def detect(self, source: str | os.PathLike | Iterable[np.ndarray] | np.ndarray, sample_rate: int | None = None
+               ) -> Iterator[Detection]:
+        """Run a whole source (WAV path, array, iterable of chunks) from a fresh stream; yields detections."""
+        src = _as_source(source, sample_rate)
+        self.reset(src.sample_rate)
+        self._source_name = getattr(src, "name", None)
+        for chunk in src:
+            yield from self.process(chunk)
+
+    # ---- threaded API ------------------------------------------------------------------------------
+    def on_detection(self, callback: Callable[[Detection], None]) -> Callable[[Detection], None]:
+        """Register a callback (usable as a decorator). Callbacks run on the dispatcher thread."""
+        self._callbacks.append(callback)
+        return callback
+
+    def start(self, source, sample_rate: int | None = None) -> "Engine":
+        """Process `source` on a background thread; events go to callbacks and to `events()`."""
+        if self._thread and self._thread.is_alive():
+            raise RuntimeError("engine already running; stop() it first")
+        src = _as_source(source, sample_rate)
+        self._stop.clear()
+        self.error = None
+        self._dispatcher = threading.Thread(target=self._dispatch_loop, name="wakeword-dispatch", daemon=True)
+        self._dispatcher.start()
+        self._thread = threading.Thread(target=self._run, args=(src,), name="wakeword-process", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self, src) -> None:
+        try:
+            self.reset(src.sample_rate)
+            self._source_name = getattr(src, "name", None)
+            for chunk in src:
+                if self._stop.is_set():
+                    break
+                for d in self.process(chunk):
+                    self._events.put(d)
+                    self._dispatch.put(d)
+        except BaseException as e:  # surfaced to the caller by wait()/events()
+            self.error = e
+        finally:
+            self._events.put(None)
+            self._dispatch.put(None)
+
+    def _dispatch_loop(self) -> None:
+        while (d := self._dispatch.get()) is not None:
+            for cb in list(self._callbacks):
+                try:
+                    cb(d)
+                except Exception:
+                    log.exception("detection callback %r raised; detection continues", cb)
+
+    def events(self, timeout: float | None = None) -> Iterator[Detection]:
+        """Iterate detections of the running source until it ends (or `timeout` passes without one)."""
+        while True:
+            try:
+                d = self._events.get(timeout=timeout)
+            except queue.Empty:
+                return
+            if d is None:
+                if self.error:
+                    raise self.error
+                return
+            yield d
+
+    __iter__ = events
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the source is exhausted (or stopped) and every callback has run."""
+        for t in (self._thread, self._dispatcher):
+            if t:
+                t.join(timeout)
+        if self.error:
+            raise self.error
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wait(timeout=5)
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _as_source(source, sample_rate: int | None):
+    if isinstance(source, (str, os.PathLike)):
+        return WavSource(source)
+    if isinstance(source, np.ndarray):
+        return ChunkSource([source], sample_rate or 16000)
+    if hasattr(source, "sample_rate") and hasattr(source, "__iter__"):
+        return source
+    return ChunkSource(source, sample_rate or 16000)

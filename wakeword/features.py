@@ -1,0 +1,83 @@
+"""Streaming log-power STFT: the one front end used by training and by live detection.
+
+Why one implementation: a model only works on the features it was trained on, so the training pipeline
+(`wakeword.train.dataset`) and the runtime both call this module. Frames are emitted only once all of
+their samples have arrived (no padding), which is what makes chunked streaming give exactly the frames of
+one pass over the whole signal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FrontEndConfig:
+    """Front-end parameters; a model card carries these and the runtime refuses a mismatch."""
+
+    sample_rate: int = 16000
+    n_fft: int = 200
+    hop: int = 80
+    log_floor: float = 1e-10
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def num_frames(self, n_samples: int) -> int:
+        """Frames a signal of `n_samples` yields (frames need all their samples)."""
+        return 0 if n_samples < self.n_fft else (n_samples - self.n_fft) // self.hop + 1
+
+    def frame_end_time(self, frame_index: int) -> float:
+        """Stream time (s) of the last sample of a frame."""
+        return (frame_index * self.hop + self.n_fft) / self.sample_rate
+
+
+def _window(n_fft: int) -> np.ndarray:
+    # Periodic Hann, as scipy.signal.get_window("hann", n_fft) and tf.signal.hann_window(periodic=True).
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+
+
+def _log_power(frames: np.ndarray, window: np.ndarray, floor: float) -> np.ndarray:
+    spectrum = np.fft.rfft(frames * window, axis=-1)
+    power = spectrum.real**2 + spectrum.imag**2
+    return np.log10(power + floor).astype(np.float32)
+
+
+def spectrogram(signal: np.ndarray, config: FrontEndConfig = FrontEndConfig()) -> np.ndarray:
+    """Log-power frames (n_frames, n_bins) of a whole float signal in [-1, 1] at config.sample_rate."""
+    signal = np.asarray(signal, dtype=np.float32)
+    n = config.num_frames(len(signal))
+    if n == 0:
+        return np.zeros((0, config.n_bins), np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(signal, config.n_fft)[:: config.hop][:n]
+    return _log_power(frames, _window(config.n_fft), config.log_floor)
+
+
+class StreamingSpectrogram:
+    """Chunk-in, frames-out version of `spectrogram`: any chunk sizes give the same frames."""
+
+    def __init__(self, config: FrontEndConfig = FrontEndConfig()) -> None:
+        self.config = config
+        self._window = _window(config.n_fft)
+        self._pending = np.zeros(0, np.float32)
+        self.frames_emitted = 0
+
+    def reset(self) -> None:
+        self._pending = np.zeros(0, np.float32)
+        self.frames_emitted = 0
+
+    def process(self, chunk: np.ndarray) -> np.ndarray:
+        """Feed float samples; returns the frames (k, n_bins) that became complete."""
+        cfg = self.config
+        buf = np.concatenate([self._pending, np.asarray(chunk, np.float32)]) if len(self._pending) else np.asarray(chunk, np.float32)
+        n = cfg.num_frames(len(buf))
+        if n == 0:
+            self._pending = buf
+            return np.zeros((0, cfg.n_bins), np.float32)
+        frames = np.lib.stride_tricks.sliding_window_view(buf, cfg.n_fft)[:: cfg.hop][:n]
+        out = _log_power(frames, self._window, cfg.log_floor)
+        self._pending = buf[n * cfg.hop :].copy()
+        self.frames_emitted += n
+        return out

@@ -1,0 +1,98 @@
+"""Pick the TFLite interpreter that works on this platform, and load models with it.
+
+Order (DESIGN.md): `ai_edge_litert` (x86_64/aarch64, numpy 1 or 2) → `tflite_runtime` (armv7l Pi OS,
+numpy < 2) → `tensorflow.lite`. A model that needs Flex ops runs only with a Flex delegate library the
+user names; no pip wheel ships one (notes/platform.md), so without it we refuse early and say why.
+"""
+from __future__ import annotations
+
+import gc
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+
+from ..errors import ModelError
+from .flatbuffer import FlatBufferError, flex_ops
+
+_CANDIDATES = [
+    ("ai_edge_litert", "ai_edge_litert.interpreter"),
+    ("tflite_runtime", "tflite_runtime.interpreter"),
+    ("tensorflow.lite", "tensorflow.lite"),
+]
+
+FLEX_HELP = ("no pip package ships a Flex delegate: build libtensorflowlite_flex.so "
+             "(bazel target //tensorflow/lite/delegates/flex:tensorflowlite_flex) and pass it with "
+             "--flex-delegate PATH (config: flex_delegate), or re-export the model with builtin ops only "
+             "(`wakeword train` does)")
+
+
+@dataclass
+class Loaded:
+    interpreter: object
+    backend: str  # which package provided the interpreter
+    flex_ops: set[str]
+
+
+def _module(preferred: str | None = None):
+    errors = []
+    for name, mod in _CANDIDATES:
+        if preferred and name != preferred:
+            continue
+        try:
+            m = importlib.import_module(mod)
+            m.Interpreter  # noqa: B018  (tensorflow.lite exposes it lazily)
+            return name, m
+        except Exception as e:  # ImportError, or numpy ABI errors from old tflite_runtime wheels
+            errors.append(f"{name}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    raise ModelError("no TFLite interpreter could be imported (" + "; ".join(errors) +
+                     "); install one: `pip install ai-edge-litert` (x86_64/aarch64) or `pip install tflite-runtime 'numpy<2'` (armv7l)")
+
+
+def backend_name() -> str:
+    return _module(os.environ.get("WAKEWORD_INTERPRETER"))[0]
+
+
+def _load_delegate(mod, path: str):
+    """load_delegate with a one-line error; silences the half-built Delegate's noisy __del__ on failure."""
+    if not os.path.isfile(path):
+        raise ModelError(f"{path}: Flex delegate library not found")
+    load = getattr(mod, "load_delegate", None) or importlib.import_module("tensorflow.lite.experimental").load_delegate
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _: None
+    try:
+        return load(path)
+    except Exception as e:  # ValueError/OSError, or AttributeError for a library that is not a delegate
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    finally:
+        gc.collect()
+        sys.unraisablehook = hook
+    raise ModelError(f"{path}: cannot load Flex delegate ({message})")
+
+
+def load_interpreter(model_path: str | None = None, model_content: bytes | None = None,
+                     flex_delegate: str | None = None, num_threads: int = 1) -> Loaded:
+    """Create and allocate an interpreter; refuses Flex models without a delegate (ModelError)."""
+    label = model_path or "<model bytes>"
+    if model_content is None:
+        try:
+            with open(model_path, "rb") as f:
+                model_content = f.read()
+        except OSError as e:
+            raise ModelError(f"{label}: cannot read model ({e.strerror})") from None
+    try:
+        flex = flex_ops(model_content)
+    except (FlatBufferError, Exception) as e:  # noqa: B014 — any parse failure means a corrupted file
+        raise ModelError(f"{label}: corrupted or not a TFLite model ({e})") from None
+    name, mod = _module(os.environ.get("WAKEWORD_INTERPRETER"))
+    delegates = []
+    if flex:
+        if not flex_delegate:
+            raise ModelError(f"{label}: needs Flex ops {', '.join(sorted(flex))} that {name} cannot run; {FLEX_HELP}")
+        delegates = [_load_delegate(mod, flex_delegate)]
+    try:
+        interp = mod.Interpreter(model_content=model_content, experimental_delegates=delegates or None, num_threads=num_threads)
+        interp.allocate_tensors()
+    except (ValueError, RuntimeError) as e:
+        raise ModelError(f"{label}: {name} cannot load the model ({str(e).strip().splitlines()[0]})") from None
+    return Loaded(interp, name, flex)

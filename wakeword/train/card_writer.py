@@ -1,0 +1,40 @@
+"""Write a model card from the export report and evaluation results (see wakeword/model/card.py)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from ..features import FrontEndConfig
+from ..model.geometry import StepGeometry
+from .recipe import Recipe
+
+SHAPES = {"window": [1, 15, 101], "state1": [1, 128], "state2": [1, 128],
+          "probability": [1, 1], "state1_out": [1, 128], "state2_out": [1, 128]}
+
+
+def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict) -> None:
+    export = json.loads((export_dir / "export.json").read_text())
+    fe, g = FrontEndConfig(), StepGeometry()
+    tensors = export["model"]["tensors"]
+    card = {
+        "name": recipe.name,
+        "phrase": recipe.phrase,
+        "version": recipe.version,
+        "license": recipe.license,
+        "model_file": f"{recipe.name}.tflite",
+        "architecture": "seed CRNN: Conv1D(196,15,s4)+BN+ReLU, GRU(128), GRU(128), per-step Dense(1, sigmoid); "
+                        "streaming step model with explicit GRU states, BatchNorm folded, builtin ops only",
+        "frontend": {"sample_rate": fe.sample_rate, "n_fft": fe.n_fft, "hop": fe.hop, "log_floor": fe.log_floor,
+                     "window": "hann (periodic)", "features": "log10 power"},
+        "step": {"kernel": g.kernel, "stride": g.stride, "seconds": g.step_seconds},
+        "tensors": {role: {"name": tensors[role], "shape": SHAPES[role]} for role in SHAPES},
+        "detector": results["detector"],
+        "accuracy": results["accuracy"],
+        "training": {"recipe": f"recipes/{recipe.name}.yaml", "seed": recipe.seed,
+                     "data": "synthetic voices only (offline TTS engines, see recipe); real negatives where the recipe names them",
+                     "held_out_voice_families": recipe.holdout_families},
+    }
+    header = f"# Model card for {recipe.name}.tflite, written by `wakeword train recipes/{recipe.name}.yaml`.\n"
+    path.write_text(header + yaml.safe_dump(card, sort_keys=False, width=110))

@@ -1,0 +1,146 @@
+"""Synthesize the speech clips the pipeline mixes: positives, near-misses and sentences, per voice.
+
+A clip set is stored as one .npz (all clips at 16 kHz as int16, concatenated, with offsets and the
+voice of each clip) so later stages load thousands of clips in one read.
+"""
+from __future__ import annotations
+
+import glob
+import multiprocessing
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+from tqdm import tqdm
+
+from .voices import Prosody, Voice, synthesize
+
+SR = 16000
+
+
+@dataclass
+class ClipSet:
+    clips: list[np.ndarray]  # float32 at 16 kHz, silence trimmed
+    voices: list[str]
+    texts: list[str]
+
+    def save(self, path: Path) -> None:
+        lengths = np.array([len(c) for c in self.clips], np.int64)
+        audio = np.concatenate(self.clips) if self.clips else np.zeros(0, np.float32)
+        np.savez(path, audio=(np.clip(audio, -1, 1) * 32767).astype(np.int16), lengths=lengths,
+                 voices=np.array(self.voices), texts=np.array(self.texts))
+
+    @classmethod
+    def load(cls, path: Path) -> "ClipSet":
+        z = np.load(path)
+        audio = z["audio"].astype(np.float32) / 32767
+        bounds = np.concatenate([[0], np.cumsum(z["lengths"])])
+        clips = [audio[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        return cls(clips, [str(v) for v in z["voices"]], [str(t) for t in z["texts"]])
+
+
+@dataclass(frozen=True)
+class Job:
+    voice: Voice
+    text: str
+    prosody: Prosody
+    seed: int
+
+
+def trim(audio: np.ndarray, rel_db: float = -40.0, pad_s: float = 0.02) -> np.ndarray:
+    """Cut leading/trailing silence (10 ms frames below rel_db of the loudest), keeping a short pad."""
+    hop = SR // 100
+    n = len(audio) // hop
+    if n == 0:
+        return audio
+    rms = np.sqrt(np.mean(audio[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
+    active = np.nonzero(rms > rms.max() * 10 ** (rel_db / 20))[0]
+    pad = int(pad_s * SR)
+    return audio[max(0, active[0] * hop - pad): min(len(audio), (active[-1] + 1) * hop + pad)]
+
+
+def _render(job: Job) -> np.ndarray | None:
+    try:
+        audio, sr = synthesize(job.voice, job.text, job.prosody, job.seed)
+    except (subprocess.SubprocessError, OSError, ValueError):
+        return None
+    if sr != SR:
+        g = np.gcd(sr, SR)
+        audio = resample_poly(audio, SR // g, sr // g).astype(np.float32)
+    if len(audio) < SR // 10 or np.abs(audio).max() < 1e-3:
+        return None
+    audio = trim(audio)
+    return (audio / (np.abs(audio).max() + 1e-9) * 0.9).astype(np.float32)
+
+
+def render(jobs: list[Job], desc: str, workers: int | None = None) -> ClipSet:
+    """Synthesize jobs in parallel (one process per core); failed syntheses are dropped and counted."""
+    workers = workers or max(1, os.cpu_count() or 1)
+    out = ClipSet([], [], [])
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for job, audio in zip(jobs, tqdm(pool.imap(_render, jobs, chunksize=4), total=len(jobs), desc=desc)):
+            if audio is not None:
+                out.clips.append(audio)
+                out.voices.append(job.voice.id)
+                out.texts.append(job.text)
+    failed = len(jobs) - len(out.clips)
+    if failed:
+        print(f"{desc}: {failed} of {len(jobs)} syntheses failed and were dropped")
+    return out
+
+
+def random_prosody(rng: np.random.Generator) -> Prosody:
+    return Prosody(rate=float(rng.uniform(0.8, 1.25)), pitch=float(rng.uniform(0.75, 1.35)))
+
+
+def phrase_jobs(voices: list[Voice], per_engine: dict[str, int], texts: list[str], phonemes: list[str],
+                rng: np.random.Generator) -> list[Job]:
+    """Positive jobs: each voice says the phrase `per_engine[engine]` times with random spelling and prosody."""
+    jobs = []
+    for v in voices:
+        choices = texts + (phonemes if v.engine in ("espeak", "mbrola") else [])
+        for _ in range(per_engine.get(v.engine, 10)):
+            jobs.append(Job(v, str(rng.choice(choices)), random_prosody(rng), int(rng.integers(1 << 31))))
+    return jobs
+
+
+def spread_jobs(voices: list[Voice], texts: list[str], n: int, rng: np.random.Generator) -> list[Job]:
+    """`n` jobs with texts and voices drawn at random (voice engines weighted equally, not per setup)."""
+    by_engine: dict[str, list[Voice]] = {}
+    for v in voices:
+        by_engine.setdefault(v.engine, []).append(v)
+    engines = sorted(by_engine)
+    jobs = []
+    for _ in range(n):
+        pool = by_engine[engines[rng.integers(len(engines))]]
+        jobs.append(Job(pool[rng.integers(len(pool))], str(rng.choice(texts)), random_prosody(rng), int(rng.integers(1 << 31))))
+    return jobs
+
+
+def sentences(n: int, rng: np.random.Generator, exclude_words: tuple[str, ...] = ()) -> list[str]:
+    """Short English sentences from Debian's fortunes (fallback: random dictionary words)."""
+    lines: list[str] = []
+    for path in sorted(glob.glob("/usr/share/games/fortunes/*")):
+        if path.endswith(".dat") or os.path.isdir(path):
+            continue
+        try:
+            text = Path(path).read_text(errors="ignore")
+        except OSError:
+            continue
+        for part in re.split(r"[\n%]+", text):
+            part = part.strip().lstrip("-").strip()
+            words = part.split()
+            if 3 <= len(words) <= 14 and re.fullmatch(r"[A-Za-z ,.'?!]+", part):
+                if not any(w in part.lower() for w in exclude_words):
+                    lines.append(part)
+    if not lines:
+        words = Path("/usr/share/dict/words").read_text().split() if os.path.exists("/usr/share/dict/words") else \
+            "the quick brown fox jumps over a lazy dog while seven tall ships sail home".split()
+        lines = [" ".join(rng.choice(words, rng.integers(3, 10))) for _ in range(n * 2)]
+    lines = sorted(set(lines))
+    idx = rng.permutation(len(lines))
+    return [lines[i] for i in idx[: n]] if len(lines) >= n else [lines[i % len(lines)] for i in range(n)]

@@ -1,0 +1,142 @@
+"""Mix clips into labelled training windows (trigger-word style) and compute their features.
+
+A positive window holds one phrase placed at a random offset over a background at a random SNR (RMS
+based), optionally reverberated and band-limited, with per-step labels that turn on from the end of the
+phrase for `label_s` seconds. Negative windows hold near-misses, sentences or real speech over the same
+kinds of background, all labels zero. Features come from the runtime's own front end.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import butter, fftconvolve, sosfilt
+from tqdm import tqdm
+
+from ..features import FrontEndConfig, spectrogram
+from ..model.geometry import StepGeometry
+from .backgrounds import colored_noise
+from .recipe import Mixing
+
+SR = 16000
+
+
+@dataclass
+class Sources:
+    positives: list[np.ndarray]
+    near_misses: list[np.ndarray]
+    sentences: list[np.ndarray]
+    real_speech: list[np.ndarray]
+    music: list[np.ndarray]
+    irs: list[np.ndarray]
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
+
+
+def warp(clip: np.ndarray, factor: float) -> np.ndarray:
+    """Resample by `factor` (>1: shorter, higher pitch and formants): a cheap vocal-tract/speaker warp."""
+    n = len(clip)
+    return np.interp(np.arange(0, n - 1, factor), np.arange(n), clip).astype(np.float32)
+
+
+def channel(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray]) -> np.ndarray:
+    """Room and microphone: reverb from a real or synthetic RIR, low-pass / high-pass like cheap mics."""
+    if irs and rng.random() < 0.35:
+        wet = fftconvolve(clip, irs[rng.integers(len(irs))])[: len(clip) + SR // 4]
+        clip = (wet / (np.abs(wet).max() + 1e-9) * np.abs(clip).max()).astype(np.float32)
+    if rng.random() < 0.3:
+        clip = sosfilt(butter(4, rng.uniform(2800, 7000), "low", fs=SR, output="sos"), clip).astype(np.float32)
+    if rng.random() < 0.2:
+        clip = sosfilt(butter(2, rng.uniform(100, 400), "high", fs=SR, output="sos"), clip).astype(np.float32)
+    return clip
+
+
+def augment_speech(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    """Warped and channel-augmented clip, and the sample index where its dry speech ends."""
+    clip = warp(clip, rng.uniform(0.87, 1.15))
+    end = len(clip)
+    return channel(clip, rng, irs), end
+
+
+def background(n: int, src: Sources, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS background of n samples: music, real speech, babble or coloured noise."""
+    kinds = ["noise", "babble"] + (["music"] if src.music else []) + (["real"] if src.real_speech else [])
+    kind = kinds[rng.integers(len(kinds))]
+    if kind == "music":
+        track = src.music[rng.integers(len(src.music))]
+        start = rng.integers(max(1, len(track) - n))
+        x = np.resize(track[start:start + n], n)
+    elif kind in ("real", "babble"):
+        pool = src.real_speech if kind == "real" else src.sentences
+        x = np.zeros(n, np.float32)
+        for _ in range(1 if kind == "real" else rng.integers(3, 7)):
+            c = pool[rng.integers(len(pool))]
+            off = rng.integers(-len(c) // 2, n)
+            a, b = max(0, off), min(n, off + len(c))
+            if b > a:
+                x[a:b] += c[a - off:b - off] * rng.uniform(0.3, 1.0)
+    else:
+        x = colored_noise(n, rng)
+    r = rms(x)
+    return (x / r).astype(np.float32) if r > 1e-4 else colored_noise(n, rng)
+
+
+def place(dst: np.ndarray, clip: np.ndarray, offset: int, gain: float) -> None:
+    a, b = max(0, offset), min(len(dst), offset + len(clip))
+    if b > a:
+        dst[a:b] += clip[a - offset:b - offset] * gain
+
+
+def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, rng: np.random.Generator
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """One window of audio and its per-step labels."""
+    n = int(cfg.window_s * SR)
+    speech = np.zeros(n, np.float32)
+    labels = np.zeros(geom.num_steps(geom.frontend.num_frames(n)), np.float32)
+    if positive:
+        clip, end = augment_speech(src.positives[rng.integers(len(src.positives))], rng, src.irs)
+        end_at = int(rng.uniform(min(end, n - SR // 10), n - SR // 20))  # phrase ends inside the window
+        place(speech, clip, end_at - end, 1.0)
+        t_end = end_at / SR
+        ends = geom.step_end_times(len(labels))
+        labels[(ends >= t_end) & (ends <= t_end + cfg.label_s)] = 1.0
+        if rng.random() < 0.3 and src.sentences:  # "hey saffy, turn on the lights"
+            s, _ = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs)
+            place(speech, s, end_at + int(rng.uniform(0.1, 0.4) * SR), rng.uniform(0.5, 1.0))
+        if rng.random() < 0.2 and src.sentences:
+            s, s_end = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs)
+            place(speech, s, end_at - end - s_end - int(rng.uniform(0.1, 0.5) * SR), rng.uniform(0.5, 1.0))
+    else:
+        pools = [p for p in (src.near_misses, src.sentences, src.real_speech) if p]
+        weights = np.array([0.45, 0.35, 0.2][: len(pools)])
+        for _ in range(rng.choice([0, 1, 1, 1, 2])):
+            pool = pools[rng.choice(len(pools), p=weights / weights.sum())]
+            clip, end = augment_speech(pool[rng.integers(len(pool))], rng, src.irs)
+            place(speech, clip, int(rng.uniform(-0.5 * end, n - 0.3 * end)), rng.uniform(0.5, 1.0))
+    mix = background(n, src, rng)
+    if rms(speech) > 1e-4:
+        snr = rng.uniform(*cfg.snr_db) if rng.random() > 0.1 else rng.uniform(35, 60)
+        active = speech[np.abs(speech) > 1e-3]
+        speech_rms = rms(active) if len(active) else rms(speech)
+        mix = mix * (speech_rms / 10 ** (snr / 20)) + speech
+    else:
+        mix = mix * rng.uniform(0.001, 0.3)
+    level = 10 ** (rng.uniform(-45, -12) / 20)
+    mix = np.clip(mix * (level / rms(mix)), -1, 1).astype(np.float32)
+    return mix, labels
+
+
+def make_features(src: Sources, cfg: Mixing, geom: StepGeometry, n_pos: int, n_neg: int, seed: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Features (N, frames, bins) float16 and labels (N, steps) for shuffled positive+negative windows."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(np.r_[np.ones(n_pos, bool), np.zeros(n_neg, bool)])
+    frames = geom.frontend.num_frames(int(cfg.window_s * SR))
+    x = np.zeros((len(order), frames, geom.frontend.n_bins), np.float16)
+    y = np.zeros((len(order), geom.num_steps(frames)), np.float32)
+    for i, positive in enumerate(tqdm(order, desc="mix+features")):
+        audio, y[i] = make_window(src, bool(positive), cfg, geom, rng)
+        x[i] = spectrogram(audio, geom.frontend)
+    return x, y

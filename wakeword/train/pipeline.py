@@ -1,0 +1,217 @@
+"""`wakeword train RECIPE.yaml`: the whole pipeline as cached stages.
+
+Each stage writes into `<cache>/<recipe name>/<stage>-<key>/`, where the key hashes the recipe parts the
+stage reads and the keys of the stages before it; a finished stage leaves a `done` marker, so a rerun (or
+a session that was cut off) only redoes what changed or never finished. A fixed recipe seed makes every
+random choice reproducible.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..model.geometry import StepGeometry
+from . import backgrounds, clips
+from .recipe import Recipe, stage_key
+from .voices import Voice, available_voices
+
+PIPELINE_VERSION = 1
+
+
+class Stage:
+    def __init__(self, root: Path, name: str, key: str) -> None:
+        self.name, self.key = name, key
+        self.dir = root / f"{name}-{key}"
+
+    @property
+    def done(self) -> bool:
+        return (self.dir / "done").exists()
+
+    def run(self, fn: Callable[[Path], None]) -> "Stage":
+        if self.done:
+            print(f"[{self.name}] cached ({self.dir})")
+            return self
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+        t0 = time.time()
+        print(f"[{self.name}] running -> {self.dir}")
+        fn(self.dir)
+        (self.dir / "done").write_text(f"{time.time() - t0:.1f}\n")
+        print(f"[{self.name}] done in {time.time() - t0:.0f} s")
+        return self
+
+
+def split_voices(recipe: Recipe, voices: list[Voice]) -> tuple[list[Voice], list[Voice]]:
+    held = set(recipe.holdout_families)
+    return [v for v in voices if v.family not in held], [v for v in voices if v.family in held]
+
+
+def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/train", stop_after: str | None = None,
+        quick: bool = False) -> Path:
+    """Run every stage; returns the directory of the exported model. `quick` shrinks everything (tests)."""
+    recipe = Recipe.load(recipe_path)
+    if quick:
+        _shrink(recipe)
+    root = Path(cache_dir) / recipe.name
+    root.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+    voices = available_voices()
+    if not voices:
+        raise SystemExit("no TTS voice is usable: run script/install-voices")
+    train_voices, eval_voices = split_voices(recipe, voices)
+    if not eval_voices:  # hold out at least one family so evaluation never scores a voice it trained on
+        fam = sorted({v.family for v in voices})[-1]
+        train_voices, eval_voices = [v for v in voices if v.family != fam], [v for v in voices if v.family == fam]
+    print(f"voices: {len(train_voices)} training setups, {len(eval_voices)} held-out setups "
+          f"({', '.join(sorted({v.family for v in eval_voices}))})")
+    s = recipe.synthesis
+    rng_seed = recipe.seed
+
+    def clips_stage(dirpath: Path) -> None:
+        rng = np.random.default_rng(rng_seed)
+        texts = clips.sentences(s.sentence_clips + s.eval_sentence_clips, rng,
+                                exclude_words=tuple(t.lower().split()[-1].strip(",.") for t in recipe.phrase_texts))
+        train_texts, eval_texts = texts[: s.sentence_clips], texts[s.sentence_clips:]
+        sets = {
+            "positives": clips.phrase_jobs(train_voices, s.positives_per_voice, recipe.phrase_texts, recipe.espeak_phonemes, rng),
+            "eval_positives": clips.spread_jobs(eval_voices, recipe.phrase_texts + recipe.espeak_phonemes, s.eval_positive_clips, rng),
+            "near_misses": clips.spread_jobs(train_voices, recipe.near_misses or ["hey"], s.near_miss_clips, rng),
+            "sentences": clips.spread_jobs(train_voices, train_texts, s.sentence_clips, rng),
+            "eval_sentences": clips.spread_jobs(voices, eval_texts, s.eval_sentence_clips, rng),
+        }
+        # phonemes are only valid for espeak/mbrola voices
+        sets["eval_positives"] = [j if not j.text.startswith("[[") or j.voice.engine in ("espeak", "mbrola")
+                                  else clips.Job(j.voice, recipe.phrase_texts[0], j.prosody, j.seed) for j in sets["eval_positives"]]
+        for name, jobs in sets.items():
+            clips.render(jobs, name).save(dirpath / f"{name}.npz")
+
+    voice_ids = sorted(v.id for v in voices)
+    c_stage = Stage(root, "clips", stage_key(PIPELINE_VERSION, recipe.seed, recipe.phrase_texts, recipe.espeak_phonemes,
+                                             recipe.near_misses, recipe.holdout_families, s, voice_ids)).run(clips_stage)
+
+    def bg_stage(dirpath: Path) -> None:
+        music = backgrounds.music_tracks(Path(cache_dir) / "downloads")
+        real = backgrounds.real_clips(recipe.real_negative_dirs)
+        for label, items in (("music", music), ("real", real)):
+            tr, ev = backgrounds.split(items, eval_fraction=0.3 if label == "music" else 0.5)
+            _save_list(dirpath / f"{label}_train.npz", tr)
+            _save_list(dirpath / f"{label}_eval.npz", ev)
+
+    b_stage = Stage(root, "backgrounds", stage_key(PIPELINE_VERSION, recipe.real_negative_dirs, quick)).run(bg_stage)
+    if stop_after == "backgrounds":
+        return root
+
+    geom = StepGeometry()
+
+    def feat_stage(dirpath: Path) -> None:
+        from .mixing import Sources, make_features
+
+        rng = np.random.default_rng(rng_seed + 1)
+        src = Sources(
+            positives=clips.ClipSet.load(c_stage.dir / "positives.npz").clips,
+            near_misses=clips.ClipSet.load(c_stage.dir / "near_misses.npz").clips,
+            sentences=clips.ClipSet.load(c_stage.dir / "sentences.npz").clips,
+            real_speech=_load_list(b_stage.dir / "real_train.npz"),
+            music=_load_list(b_stage.dir / "music_train.npz"),
+            irs=backgrounds.impulse_responses(rng),
+        )
+        m = recipe.mixing
+        x, y = make_features(src, m, geom, m.positive_windows, m.negative_windows, rng_seed + 2)
+        np.save(dirpath / "x.npy", x)
+        np.save(dirpath / "y.npy", y)
+
+    f_stage = Stage(root, "features", stage_key(PIPELINE_VERSION, c_stage.key, b_stage.key, recipe.mixing)).run(feat_stage)
+    if stop_after == "features":
+        return root
+
+    def train_stage(dirpath: Path) -> None:
+        from .fit import fit
+
+        fit(f_stage.dir, dirpath, recipe.training, recipe.seed)
+
+    t_stage = Stage(root, "train", stage_key(PIPELINE_VERSION, f_stage.key, recipe.training, recipe.seed)).run(train_stage)
+
+    def export_stage(dirpath: Path) -> None:
+        from .export_stage import export_all
+
+        export_all(t_stage.dir / "model.keras", dirpath, recipe, f_stage.dir)
+
+    e_stage = Stage(root, "export", stage_key(PIPELINE_VERSION, t_stage.key)).run(export_stage)
+    if stop_after == "export":
+        return e_stage.dir
+
+    def eval_stage(dirpath: Path) -> None:
+        from .evaluate import evaluate_recipe
+
+        evaluate_recipe(recipe, e_stage.dir, c_stage.dir, b_stage.dir, dirpath, quick=quick)
+
+    v_stage = Stage(root, "evaluate", stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick)).run(eval_stage)
+    _install(recipe, e_stage.dir, v_stage.dir, Path(out_dir), time.time() - t_start)
+    return Path(out_dir)
+
+
+def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, seconds: float) -> None:
+    """Copy the model, its int8 variant, and its card (with the evaluation results) to `out`."""
+    from .card_writer import write_card
+
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(export_dir / "model.tflite", out / f"{recipe.name}.tflite")
+    results = json.loads((eval_dir / "results.json").read_text())
+    write_card(out / f"{recipe.name}.yaml", recipe, export_dir, results)
+    report = out / "reports" / recipe.name
+    report.mkdir(parents=True, exist_ok=True)
+    shutil.copy(export_dir / "model_int8.tflite", report / f"{recipe.name}_int8.tflite")
+    for f in eval_dir.iterdir():
+        if f.suffix in (".png", ".json", ".md"):
+            shutil.copy(f, report / f.name)
+    print(f"installed {out / recipe.name}.tflite (+ .yaml, reports/) — pipeline run took {seconds / 60:.1f} min this time")
+
+
+def _save_list(path: Path, arrays: list[np.ndarray]) -> None:
+    lengths = np.array([len(a) for a in arrays], np.int64)
+    audio = np.concatenate(arrays) if arrays else np.zeros(0, np.float32)
+    np.savez(path, audio=(np.clip(audio, -1, 1) * 32767).astype(np.int16), lengths=lengths)
+
+
+def _load_list(path: Path) -> list[np.ndarray]:
+    z = np.load(path)
+    audio = z["audio"].astype(np.float32) / 32767
+    b = np.concatenate([[0], np.cumsum(z["lengths"])])
+    return [audio[i:j] for i, j in zip(b[:-1], b[1:])]
+
+
+def _shrink(recipe: Recipe) -> None:
+    """The smallest full run: a few clips, one epoch (used by the pipeline test)."""
+    recipe.synthesis.positives_per_voice = {k: 1 for k in recipe.synthesis.positives_per_voice}
+    recipe.synthesis.near_miss_clips = recipe.synthesis.sentence_clips = 6
+    recipe.synthesis.eval_positive_clips = recipe.synthesis.eval_sentence_clips = 4
+    recipe.mixing.positive_windows, recipe.mixing.negative_windows = 16, 16
+    recipe.training.epochs, recipe.training.batch_size = 1, 8
+    recipe.evaluation.negative_hours = 0.01
+    recipe.real_negative_dirs = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="wakeword train", description="Train a wake-word model from a recipe.")
+    ap.add_argument("recipe")
+    ap.add_argument("--out", default="models", help="where the .tflite and card go (default: models)")
+    ap.add_argument("--cache", default=os.environ.get("WAKEWORD_CACHE", ".cache/train"))
+    ap.add_argument("--stop-after", choices=["backgrounds", "features", "export"])
+    ap.add_argument("--quick", action="store_true", help="tiny run of every stage (smoke test)")
+    a = ap.parse_args(argv)
+    run(a.recipe, a.out, a.cache, a.stop_after, a.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

