@@ -84,6 +84,7 @@ class Engine:
             cfg = DetectorConfig.from_card(card.detector).replace(**(detector or {}), threshold=threshold)
             self._slots.append(_ModelSlot(StepModel(card, flex_delegate), TriggerDetector(cfg, card.geometry.step_seconds)))
         self._callbacks: list[Callable[[Detection], None]] = []
+        self._score_hooks: list[Callable[[str, np.ndarray], None]] = []
         self._sequence = 0
         self._thread: threading.Thread | None = None
         self._dispatcher: threading.Thread | None = None
@@ -123,7 +124,10 @@ class Engine:
         out = []
         for slot in self._slots:
             first_step = slot.model.steps
-            for i, p in enumerate(slot.model.process_frames(frames)):
+            probs = slot.model.process_frames(frames)
+            for hook in self._score_hooks:
+                hook(slot.model.name, probs)
+            for i, p in enumerate(probs):
                 trig = slot.detector.update(p)
                 if trig is not None:
                     g = slot.model.card.geometry
@@ -147,6 +151,14 @@ class Engine:
         """Register a callback (usable as a decorator). Callbacks run on the dispatcher thread."""
         self._callbacks.append(callback)
         return callback
+
+    def on_scores(self, hook: Callable[[str, np.ndarray], None]) -> Callable[[str, np.ndarray], None]:
+        """Register a hook called on the processing thread with (model name, new per-step probabilities).
+
+        For tracing and evaluation; keep it fast, it runs in the audio path.
+        """
+        self._score_hooks.append(hook)
+        return hook
 
     def start(self, source, sample_rate: int | None = None) -> "Engine":
         """Process `source` on a background thread; events go to callbacks and to `events()`."""

@@ -14,16 +14,19 @@ SHAPES = {"window": [1, 15, 101], "state1": [1, 128], "state2": [1, 128],
           "probability": [1, 1], "state1_out": [1, 128], "state2_out": [1, 128]}
 
 
-def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict) -> None:
+def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, variant: str, shipped: bool) -> None:
+    """Card for one exported variant (`model` float32, `model_int8`); the shipped one is named after the recipe."""
     export = json.loads((export_dir / "export.json").read_text())
     fe, g = FrontEndConfig(), StepGeometry()
-    tensors = export["model"]["tensors"]
+    tensors = export[variant]["tensors"]
+    name = path.stem
     card = {
-        "name": recipe.name,
+        "name": name,
         "phrase": recipe.phrase,
         "version": recipe.version,
         "license": recipe.license,
-        "model_file": f"{recipe.name}.tflite",
+        "model_file": f"{name}.tflite",
+        "weights": "int8 (dynamic-range quantized), float32 I/O" if variant == "model_int8" else "float32",
         "architecture": "seed CRNN: Conv1D(196,15,s4)+BN+ReLU, GRU(128), GRU(128), per-step Dense(1, sigmoid); "
                         "streaming step model with explicit GRU states, BatchNorm folded, builtin ops only",
         "frontend": {"sample_rate": fe.sample_rate, "n_fft": fe.n_fft, "hop": fe.hop, "log_floor": fe.log_floor,
@@ -31,10 +34,11 @@ def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict) -> N
         "step": {"kernel": g.kernel, "stride": g.stride, "seconds": g.step_seconds},
         "tensors": {role: {"name": tensors[role], "shape": SHAPES[role]} for role in SHAPES},
         "detector": results["detector"],
-        "accuracy": results["accuracy"],
+        "accuracy": results["accuracy"] if shipped else f"measured on the shipped {recipe.name}.tflite; this variant's "
+                                                        f"max |p - p_keras| = {export[variant]['max_abs_diff_vs_keras']:.1e}",
         "training": {"recipe": f"recipes/{recipe.name}.yaml", "seed": recipe.seed,
                      "data": "synthetic voices only (offline TTS engines, see recipe); real negatives where the recipe names them",
                      "held_out_voice_families": recipe.holdout_families},
     }
-    header = f"# Model card for {recipe.name}.tflite, written by `wakeword train recipes/{recipe.name}.yaml`.\n"
+    header = f"# Model card for {name}.tflite, written by `wakeword train recipes/{recipe.name}.yaml`.\n"
     path.write_text(header + yaml.safe_dump(card, sort_keys=False, width=110))

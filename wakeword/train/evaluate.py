@@ -88,10 +88,11 @@ def negative_blocks(hours: float, speech: list[np.ndarray], backgrounds: list[np
         yield _level(sp + bg * 10 ** (-snr / 20) if speech else bg)
 
 
-def step_card(export_dir: Path, name: str) -> ModelCard:
+def step_card(export_dir: Path, name: str, variant: str = "model") -> ModelCard:
+    """A card for an exported (not yet installed) step model, so evaluation runs it through the runtime."""
     export = json.loads((export_dir / "export.json").read_text())
-    tensors = {r: {"name": export["model"]["tensors"][r], "shape": s} for r, s in SHAPES.items()}
-    data = {"name": name, "phrase": name, "model_file": "model.tflite", "tensors": tensors,
+    tensors = {r: {"name": export[variant]["tensors"][r], "shape": s} for r, s in SHAPES.items()}
+    data = {"name": name, "phrase": name, "model_file": f"{variant}.tflite", "tensors": tensors,
             "frontend": {"sample_rate": SR, "n_fft": 200, "hop": 80, "log_floor": 1e-10}, "step": {"kernel": 15, "stride": 4}}
     return ModelCard.from_dict(data, export_dir / "card.yaml")
 
@@ -132,12 +133,13 @@ def score_positives(times: np.ndarray, spans: list[tuple[float, float]]) -> tupl
     return hits, lat
 
 
-def evaluate_recipe(recipe, export_dir: Path, clips_dir: Path, bg_dir: Path, out_dir: Path, quick: bool = False) -> dict:
+def evaluate_recipe(recipe, export_dir: Path, variant: str, clips_dir: Path, bg_dir: Path, out_dir: Path,
+                    quick: bool = False) -> dict:
     from .clips import ClipSet
     from .pipeline import _load_list
 
     rng = np.random.default_rng(recipe.seed + 7)
-    scorer = Scorer(step_card(export_dir, recipe.name))
+    scorer = Scorer(step_card(export_dir, recipe.name, variant))
     pos_clips = ClipSet.load(clips_dir / "eval_positives.npz").clips
     music = _load_list(bg_dir / "music_eval.npz")
     real = _load_list(bg_dir / "real_eval.npz")

@@ -86,9 +86,8 @@ class Recipe:
                 value = sub(**(value or {}))
             kwargs[key] = value
         recipe = cls(**kwargs, path=path)
-        # Relative data directories are relative to the recipe file.
-        recipe.real_negative_dirs = [str((path.parent / d).resolve()) if not Path(d).is_absolute() else d
-                                     for d in recipe.real_negative_dirs]
+        # Relative data directories are relative to the working directory (the checkout), like every CLI path.
+        recipe.real_negative_dirs = [str(Path(d).resolve()) for d in recipe.real_negative_dirs]
         return recipe
 
 

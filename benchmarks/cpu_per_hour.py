@@ -1,0 +1,92 @@
+"""CPU seconds per hour of audio for `wakeword detect` with one model, start-up excluded.
+
+    .venv/bin/python benchmarks/cpu_per_hour.py [--minutes 20] [--repeats 3]
+
+Runs the same code path as `wakeword detect` (Engine.detect over a memory-mapped WAV) on a generated
+recording (speech-shaped noise with tones; the engine's cost does not depend on content), for the
+float32 and the int8 step model, and reports process CPU time (user+sys, all threads) per hour of audio.
+Writes benchmarks/results/cpu_per_hour.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from wakeword import Engine
+from wakeword.audio.wav import write_wav
+from wakeword.model.card import bundled_dir
+
+HERE = Path(__file__).resolve().parent
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def make_audio(path: Path, minutes: float) -> float:
+    rng = np.random.default_rng(0)
+    n = int(minutes * 60 * 16000)
+    spec = np.fft.rfft(rng.standard_normal(n)) / np.sqrt(np.arange(n // 2 + 1) + 1.0)
+    x = np.fft.irfft(spec, n)
+    x = 0.1 * x / np.abs(x).max() + 0.05 * np.sin(2 * np.pi * 440 * np.arange(n) / 16000) * (np.arange(n) // 16000 % 3 == 0)
+    write_wav(path, x.astype(np.float32))
+    return n / 16000
+
+
+def cpu_model_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def measure(model: str | Path, wav: Path, seconds: float, repeats: int) -> dict:
+    engine = Engine([model])  # start-up (interpreter, model load) is outside the timed region
+    list(engine.detect(wav))  # warm-up pass (page cache, lazy init)
+    runs = []
+    for _ in range(repeats):
+        c0, w0 = cpu_seconds(), time.perf_counter()
+        list(engine.detect(wav))
+        runs.append((cpu_seconds() - c0, time.perf_counter() - w0))
+    cpu = statistics.median(r[0] for r in runs)
+    return {"model": str(model), "interpreter": engine.models[0].backend, "audio_seconds": seconds,
+            "cpu_seconds_per_hour": round(cpu * 3600 / seconds, 2),
+            "percent_of_one_core": round(100 * cpu / seconds, 3),
+            "wall_seconds_per_hour": round(statistics.median(r[1] for r in runs) * 3600 / seconds, 2),
+            "runs_cpu_s": [round(r[0], 3) for r in runs]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=20)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=str(HERE / "results" / "cpu_per_hour.json"))
+    a = ap.parse_args()
+    variants = {"int8 (shipped)": "hey_ssafy", "float32": bundled_dir() / "reports" / "hey_ssafy" / "hey_ssafy_float32.yaml"}
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "bench.wav"
+        seconds = make_audio(wav, a.minutes)
+        results = {name: measure(m, wav, seconds, a.repeats) for name, m in variants.items()}
+    out = {"machine": {"cpu": cpu_model_name(), "cores": __import__("os").cpu_count(), "python": platform.python_version(),
+                       "numpy": np.__version__, "date": time.strftime("%Y-%m-%d")}, "results": results}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(out, indent=1))
+    print(f"| step model | interpreter | CPU s per hour of audio | % of one core |\n|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['interpreter']} | {r['cpu_seconds_per_hour']} | {r['percent_of_one_core']} |")
+
+
+if __name__ == "__main__":
+    main()

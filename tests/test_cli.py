@@ -1,0 +1,85 @@
+"""`wakeword detect` contract: JSON lines on stdout, one-line errors on stderr, exit status."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+from scipy.io import wavfile
+from scipy.signal import resample_poly
+
+from test_wav import pcm24
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "wakeword", *args], capture_output=True, text=True, timeout=120)
+
+
+def events(stdout):
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def test_detect_prints_one_event_for_the_phrase(phrase):
+    path, end, _ = phrase
+    r = run("detect", str(path))
+    assert r.returncode == 0, r.stderr
+    ev = events(r.stdout)
+    assert len(ev) == 1
+    e = ev[0]
+    assert e["wake_word"] == "hey_ssafy" and e["file"] == str(path)
+    assert end <= e["time"] <= end + 0.6
+    assert set(e) >= {"wake_word", "score", "time", "file", "sequence", "detected_at"}
+
+
+def test_nothing_detected_is_success(negative):
+    r = run("detect", str(negative[0]))
+    assert r.returncode == 0 and r.stdout == ""
+
+
+def test_formats_rates_and_channels_are_converted(tmp_path, phrase):
+    _, end, audio = phrase
+    files = {}
+    for rate in (8000, 22050, 44100, 48000):
+        g = np.gcd(rate, 16000)
+        x = resample_poly(audio, rate // g, 16000 // g)
+        files[f"r{rate}.wav"] = (rate, (np.clip(x, -1, 1) * 32767).astype(np.int16))
+    files["stereo.wav"] = (16000, np.stack([audio, audio], 1).astype(np.float32))
+    files["u8.wav"] = (16000, (audio * 127 + 128).astype(np.uint8))
+    files["i32.wav"] = (16000, (audio * (2**31 - 1)).astype(np.int32))
+    files["f64.wav"] = (16000, audio.astype(np.float64))
+    paths = []
+    for name, (rate, data) in files.items():
+        wavfile.write(tmp_path / name, rate, data)
+        paths.append(str(tmp_path / name))
+    pcm24(tmp_path / "i24.wav", audio)
+    paths.append(str(tmp_path / "i24.wav"))
+    r = run("detect", *paths)
+    assert r.returncode == 0, r.stderr
+    by_file = {}
+    for e in events(r.stdout):
+        by_file.setdefault(e["file"], []).append(e)
+    for p in paths:
+        assert len(by_file.get(p, [])) == 1, (p, by_file.get(p))
+        assert end - 0.05 <= by_file[p][0]["time"] <= end + 0.6
+
+
+def test_bad_files_fail_with_one_line_each_and_good_files_still_run(tmp_path, phrase):
+    bad = {"text.wav": b"hello, not audio at all", "empty.wav": b""}
+    for name, data in bad.items():
+        (tmp_path / name).write_bytes(data)
+    good = phrase[0].read_bytes()
+    (tmp_path / "cut.wav").write_bytes(good[: len(good) // 2])
+    r = run("detect", str(tmp_path / "text.wav"), str(phrase[0]), str(tmp_path / "empty.wav"), str(tmp_path / "cut.wav"),
+            str(tmp_path / "missing.wav"))
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    errors = r.stderr.strip().splitlines()
+    assert len(errors) == 4 and all(line.startswith("wakeword: error: ") for line in errors)
+    assert "not a WAV file" in errors[0] and "empty file" in errors[1] and "truncated WAV" in errors[2]
+    assert "no such file" in errors[3]
+    assert len(events(r.stdout)) == 1
+
+
+def test_usage_errors_exit_nonzero():
+    assert run("detect").returncode == 2
+    r = run("detect", "x.wav", "--threshold", "7")
+    assert r.returncode == 1 and "threshold" in r.stderr and "Traceback" not in r.stderr
