@@ -69,6 +69,14 @@ def cmd_run(args) -> int:
         source = Microphone(args.device)
     print(f"wakeword: listening for {', '.join(m.card.phrase for m in engine.models)} on {source.name} "
           f"({engine.models[0].backend})", file=sys.stderr, flush=True)
+    receiving = []
+
+    @engine.on_scores
+    def _first_audio(name, probs) -> None:  # tells people (and tests) that audio really flows
+        if not receiving and len(probs):
+            receiving.append(True)
+            print("wakeword: receiving audio", file=sys.stderr, flush=True)
+
     engine.on_detection(_emit)
     signal.signal(signal.SIGTERM, lambda *_: engine.stop())
     engine.start(source)
@@ -112,10 +120,56 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    """Recall per SNR, FA/h, DET curve and latency of a model on any directories of clips."""
+    import os
+
+    import numpy as np
+
+    from . import evaluation as ev
+    from .engine import Engine
+
+    engine = Engine([args.model], flex_delegate=args.flex_delegate)
+    model = engine.models[0]
+    base = engine.detector_config(model.name)
+    positives_raw = [a for _, a in ev.load_clips(args.positives)]
+    negatives = [a for _, a in ev.load_clips(args.negatives)] if args.negatives else []
+    noise_pool = negatives[:50]
+    rng = np.random.default_rng(args.seed)
+    positives = {}
+    for snr in args.snr or [None]:
+        label = "clean" if snr is None else f"{snr:g}db"
+        st = ev.positive_stream(positives_raw, snr, noise_pool, rng)
+        positives[label] = (ev.probabilities(engine, [st.audio])[model.name], st.spans)
+    neg = ev.probabilities(engine, ev.concatenated(negatives))[model.name] if negatives else np.zeros(0)
+    hours = len(neg) * model.card.geometry.step_seconds / 3600
+    thresholds = sorted(set(ev.THRESHOLDS.tolist()) | {base.threshold})
+    curve = ev.sweep(positives, neg, base, model.card.geometry, thresholds)
+    at_default = next(r for r in curve if r["threshold"] == base.threshold)
+    summary = {"model": model.name, "threshold": base.threshold, "positives": len(positives_raw),
+               "negative_hours": round(hours, 3), "false_accepts": at_default["false_accepts"],
+               "fa_per_hour": round(at_default["fa_per_hour"], 3) if hours else None,
+               **{f"recall_{k}": round(1 - at_default[f"frr_{k}"], 4) for k in positives},
+               **{f"latency_{p}_{k}_s": at_default[f"latency_{p}_{k}"] for k in positives for p in ("p50", "p95")}}
+    print(json.dumps(summary))
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "eval.json"), "w") as f:
+            json.dump({"summary": summary, "curve": curve,
+                       "positives": args.positives, "negatives": args.negatives}, f, indent=1)
+        ev.plot_det(os.path.join(args.out, "det.png"), curve, list(positives), f"{model.name}: DET")
+    return 0
+
+
 def cmd_devices(args) -> int:
     from .audio.microphone import list_input_devices
 
     devices = list_input_devices()
+    if not devices:
+        from .audio.microphone import NO_MIC_HELP
+        from .errors import AudioError
+
+        raise AudioError(NO_MIC_HELP)
     for d in devices:
         print(f"{d['index']:3}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz){'  [default]' if d['default'] else ''}")
     return 0
@@ -153,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--flex-delegate", metavar="PATH")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("eval", help="recall, false accepts per hour, DET curve and latency on directories of clips")
+    p.add_argument("--model", "-m", required=True, metavar="NAME|PATH")
+    p.add_argument("--positives", nargs="+", required=True, metavar="DIR", help="directories of clips of the phrase")
+    p.add_argument("--negatives", nargs="+", default=[], metavar="DIR", help="directories of audio without the phrase")
+    p.add_argument("--snr", type=float, action="append", metavar="DB", help="mix positives with noise at this SNR (repeatable)")
+    p.add_argument("--out", metavar="DIR", help="write eval.json (DET curve) and det.png here")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--flex-delegate", metavar="PATH")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(func=cmd_devices)

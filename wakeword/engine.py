@@ -81,7 +81,7 @@ class Engine:
         self.channel = channel
         self._slots = []
         for card in cards:
-            cfg = DetectorConfig.from_card(card.detector).replace(**(detector or {}), threshold=threshold)
+            cfg = DetectorConfig.from_card(card.detector).replace(**{**(detector or {}), "threshold": threshold})
             self._slots.append(_ModelSlot(StepModel(card, flex_delegate), TriggerDetector(cfg, card.geometry.step_seconds)))
         self._callbacks: list[Callable[[Detection], None]] = []
         self._score_hooks: list[Callable[[str, np.ndarray], None]] = []

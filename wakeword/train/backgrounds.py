@@ -110,17 +110,3 @@ def impulse_responses(rng: np.random.Generator, n_synthetic: int = 40) -> list[n
         ir[0] = 1.0 + abs(ir[0])
         irs.append(ir.astype(np.float32))
     return [ir / (np.sqrt(np.sum(ir**2)) + 1e-9) for ir in irs]
-
-
-def colored_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    """White, pink or brown noise, unit RMS."""
-    kind = rng.integers(3)
-    white = rng.standard_normal(n)
-    if kind == 0:
-        x = white
-    else:
-        spec = np.fft.rfft(white)
-        f = np.arange(len(spec)) + 1.0
-        spec /= f ** (0.5 if kind == 1 else 1.0)
-        x = np.fft.irfft(spec, n)
-    return (x / (np.std(x) + 1e-9)).astype(np.float32)

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
+from ..evaluation import trim
 from .voices import Prosody, Voice, synthesize
 
 SR = 16000
@@ -49,18 +50,6 @@ class Job:
     text: str
     prosody: Prosody
     seed: int
-
-
-def trim(audio: np.ndarray, rel_db: float = -40.0, pad_s: float = 0.02) -> np.ndarray:
-    """Cut leading/trailing silence (10 ms frames below rel_db of the loudest), keeping a short pad."""
-    hop = SR // 100
-    n = len(audio) // hop
-    if n == 0:
-        return audio
-    rms = np.sqrt(np.mean(audio[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
-    active = np.nonzero(rms > rms.max() * 10 ** (rel_db / 20))[0]
-    pad = int(pad_s * SR)
-    return audio[max(0, active[0] * hop - pad): min(len(audio), (active[-1] + 1) * hop + pad)]
 
 
 def _render(job: Job) -> np.ndarray | None:

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from ..features import FrontEndConfig, spectrogram
 from ..model.geometry import StepGeometry
-from .backgrounds import colored_noise
+from ..evaluation import colored_noise, rms
 from .recipe import Mixing
 
 SR = 16000
@@ -29,10 +29,6 @@ class Sources:
     real_speech: list[np.ndarray]
     music: list[np.ndarray]
     irs: list[np.ndarray]
-
-
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
 
 
 def warp(clip: np.ndarray, factor: float) -> np.ndarray:

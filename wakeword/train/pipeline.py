@@ -102,7 +102,7 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
                                              recipe.near_misses, recipe.holdout_families, s, voice_ids)).run(clips_stage)
 
     def bg_stage(dirpath: Path) -> None:
-        music = backgrounds.music_tracks(Path(cache_dir) / "downloads")
+        music = [] if quick else backgrounds.music_tracks(Path(cache_dir) / "downloads")
         real = backgrounds.real_clips(recipe.real_negative_dirs)
         for label, items in (("music", music), ("real", real)):
             tr, ev = backgrounds.split(items, eval_fraction=0.3 if label == "music" else 0.5)

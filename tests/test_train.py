@@ -1,0 +1,73 @@
+"""Training pipeline: the seed architecture, the step-model export, and the smallest full run."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import tensorflow  # noqa: E402,F401  (the [train] extra; script/test installs it)
+
+from wakeword.model.card import ModelCard  # noqa: E402
+from wakeword.model.flatbuffer import flex_ops  # noqa: E402
+from wakeword.model.runner import StepModel  # noqa: E402
+from wakeword.train import export  # noqa: E402
+from wakeword.train.export_stage import step_outputs_tflite  # noqa: E402
+from wakeword.train.keras_model import EXPECTED_PARAMS, build  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def randomized_model():
+    """The seed model with non-trivial BatchNorm statistics, so folding is really exercised."""
+    model = build(0.5)
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if layer.name.startswith("bn"):
+            g, b, m, v = layer.get_weights()
+            layer.set_weights([rng.uniform(0.5, 1.5, g.shape), rng.normal(0, 0.2, b.shape), rng.normal(0, 0.5, m.shape),
+                               rng.uniform(0.5, 2, v.shape)])
+    return model
+
+
+def test_every_layer_has_the_seed_parameter_count():
+    model = build()
+    assert {layer.name: layer.count_params() for layer in model.layers if layer.name in EXPECTED_PARAMS} == EXPECTED_PARAMS
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["InputLayer", "Conv1D", "BatchNormalization", "Activation", "Dropout", "GRU", "Dropout",
+                     "BatchNormalization", "GRU", "Dropout", "BatchNormalization", "Dropout", "Dense"]
+
+
+def test_step_model_reproduces_the_keras_model_per_step():
+    model = randomized_model()
+    x = np.random.default_rng(1).normal(-4, 2, (2, 203, 101)).astype(np.float32)
+    ref = model.predict(x, verbose=0)[..., 0]
+    w = export.fold_weights(model)
+    data = export.convert(w)
+    assert flex_ops(data) == set()
+    tensors = export.signature_tensors(data)
+    for seq, r in zip(x, ref):
+        assert np.abs(step_outputs_tflite(data, tensors, seq) - r).max() <= 1e-4
+    q = export.convert(w, quantize=True)
+    assert len(q) < len(data) / 3
+    assert np.abs(step_outputs_tflite(q, export.signature_tensors(q), x[0]) - ref[0]).max() <= 0.05
+
+
+def test_smallest_full_pipeline_run(tmp_path):
+    from wakeword.train.pipeline import run
+
+    out = tmp_path / "models"
+    run(str(REPO / "recipes" / "hey_ssafy.yaml"), str(out), str(tmp_path / "cache"), quick=True)
+    card = ModelCard.load(out / "hey_ssafy.yaml")
+    m = StepModel(card)  # the card agrees with its model
+    assert flex_ops(card.model_path.read_bytes()) == set()
+    raw = yaml.safe_load((out / "hey_ssafy.yaml").read_text())
+    assert set(raw["accuracy"]["operating_points"]) <= {"0.1 FA/h", "0.5 FA/h", "1 FA/h"}
+    assert 0 < raw["detector"]["threshold"] < 1
+    reports = out / "reports" / "hey_ssafy"
+    assert (reports / "det.png").stat().st_size > 1000 and (reports / "example.png").stat().st_size > 1000
+    assert StepModel(ModelCard.load(reports / "hey_ssafy_float32.yaml")).backend == m.backend
+    results = json.loads((reports / "results.json").read_text())
+    assert len(results["curve"]) > 10
+    # a rerun reuses every cached stage
+    run(str(REPO / "recipes" / "hey_ssafy.yaml"), str(out), str(tmp_path / "cache"), quick=True)

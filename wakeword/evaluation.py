@@ -1,0 +1,216 @@
+"""Accuracy measured the way the field measures it (notes/peers.md), through the runtime's own Engine.
+
+Positives (clips of the phrase) are placed in one continuous stream 3-5 s apart, optionally over noise
+at an SNR; a hit is an event in [clip start, clip end + 1 s]. Negatives are concatenated into a
+continuous stream; every event there is a false accept, counted with a 4 s lockout. Per-step
+probabilities are computed once per stream; the trigger detector then sweeps thresholds (DET curve).
+Used by `wakeword eval` and by the training pipeline's evaluation stage.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from .audio.wav import read_wav
+from .detector import DetectorConfig, TriggerDetector
+from .errors import AudioError
+from .model.geometry import StepGeometry
+
+SR = 16000
+LOCKOUT_S = 4.0
+HIT_AFTER_S = 1.0
+THRESHOLDS = np.round(np.concatenate([np.arange(0.05, 0.9, 0.05), np.arange(0.9, 0.995, 0.01)]), 3)
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
+
+
+def trim(audio: np.ndarray, rel_db: float = -40.0, pad_s: float = 0.02) -> np.ndarray:
+    """Cut leading/trailing silence (10 ms frames below rel_db of the loudest), keeping a short pad."""
+    hop = SR // 100
+    n = len(audio) // hop
+    if n == 0:
+        return audio
+    r = np.sqrt(np.mean(audio[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
+    active = np.nonzero(r > r.max() * 10 ** (rel_db / 20))[0]
+    pad = int(pad_s * SR)
+    return audio[max(0, active[0] * hop - pad): min(len(audio), (active[-1] + 1) * hop + pad)]
+
+
+def colored_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """White, pink or brown noise, unit RMS."""
+    kind = rng.integers(3)
+    white = rng.standard_normal(n)
+    if kind == 0:
+        x = white
+    else:
+        spec = np.fft.rfft(white) / (np.arange(n // 2 + 1) + 1.0) ** (0.5 if kind == 1 else 1.0)
+        x = np.fft.irfft(spec, n)
+    return (x / (np.std(x) + 1e-9)).astype(np.float32)
+
+
+def load_clips(dirs: Iterable[str]) -> list[tuple[str, np.ndarray]]:
+    """Every WAV under `dirs` as 16 kHz mono float32; unreadable files are an AudioError naming them."""
+    out = []
+    for d in dirs:
+        if not os.path.isdir(d):
+            raise AudioError(f"{d}: not a directory")
+        files = sorted(glob.glob(os.path.join(d, "**", "*.wav"), recursive=True))
+        if not files:
+            raise AudioError(f"{d}: no .wav files found")
+        for f in files:
+            w = read_wav(f)
+            x = w.samples if w.sample_rate == SR else \
+                resample_poly(w.samples, SR // np.gcd(SR, w.sample_rate), w.sample_rate // np.gcd(SR, w.sample_rate))
+            out.append((f, np.asarray(x, np.float32)))
+    return out
+
+
+def background(n: int, pool: list[np.ndarray], rng: np.random.Generator, seg_s: float = 10.0) -> np.ndarray:
+    """Unit-RMS background: 10 s segments of audio from `pool` (60%) or coloured noise."""
+    out = np.zeros(n, np.float32)
+    seg = int(seg_s * SR)
+    for a in range(0, n, seg):
+        b = min(n, a + seg)
+        if pool and rng.random() < 0.6:
+            track = pool[rng.integers(len(pool))]
+            s = rng.integers(max(1, len(track) - (b - a)))
+            x = np.resize(track[s:s + (b - a)], b - a)
+        else:
+            x = colored_noise(b - a, rng)
+        out[a:b] = x / max(rms(x), 1e-4)
+    return out
+
+
+@dataclass
+class PositiveStream:
+    audio: np.ndarray
+    spans: list[tuple[float, float]]  # (start, end) of each clip's speech, seconds
+
+
+def positive_stream(clips: list[np.ndarray], snr_db: float | None, noise_pool: list[np.ndarray], rng: np.random.Generator
+                    ) -> PositiveStream:
+    """Clips (silence trimmed) 3-5 s apart in one stream; with `snr_db`, over background at that SNR."""
+    clips = [trim(c) for c in clips]
+    gaps = rng.uniform(3.0, 5.0, len(clips))
+    total = int((sum(len(c) for c in clips) / SR + gaps.sum() + 2) * SR)
+    bg = background(total, noise_pool, rng) if snr_db is not None else np.zeros(total, np.float32)
+    audio, spans, pos = bg * 0 if snr_db is None else bg.copy(), [], int(1.5 * SR)
+    for clip, gap in zip(clips, gaps):
+        gain = rms(bg[pos:pos + len(clip)]) * 10 ** (snr_db / 20) / rms(clip) if snr_db is not None else 0.1 / max(rms(clip), 1e-4)
+        audio[pos:pos + len(clip)] += clip * gain
+        spans.append((pos / SR, (pos + len(clip)) / SR))
+        pos += len(clip) + int(gap * SR)
+    return PositiveStream(level(audio), spans)
+
+
+def level(audio: np.ndarray, target_rms: float = 0.05) -> np.ndarray:
+    return np.clip(audio * (target_rms / max(rms(audio), 1e-6)), -1, 1).astype(np.float32)
+
+
+def concatenated(clips: list[np.ndarray], block_s: float = 60.0, gap_s: float = 0.5) -> Iterator[np.ndarray]:
+    """Negative clips back to back (with short gaps) as a stream of blocks."""
+    gap = np.zeros(int(gap_s * SR), np.float32)
+    block, size = [], 0
+    for c in clips:
+        block += [c, gap]
+        size += len(c) + len(gap)
+        if size >= block_s * SR:
+            yield np.concatenate(block)
+            block, size = [], 0
+    if block:
+        yield np.concatenate(block)
+
+
+def probabilities(engine, blocks: Iterable[np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-step probabilities of every engine model over one continuous stream (one engine.reset())."""
+    got: dict[str, list[np.ndarray]] = {m.name: [] for m in engine.models}
+    hook = engine.on_scores(lambda name, p: got[name].append(p))
+    try:
+        engine.reset()
+        for b in blocks:
+            engine.process(b)
+    finally:
+        engine._score_hooks.remove(hook)
+    return {k: np.concatenate(v) if v else np.zeros(0, np.float32) for k, v in got.items()}
+
+
+def event_times(probs: np.ndarray, cfg: DetectorConfig, geometry: StepGeometry) -> np.ndarray:
+    return np.array([geometry.step_end_time(t.step) for t in TriggerDetector(cfg, geometry.step_seconds).scan(probs)])
+
+
+def lockout_count(times: np.ndarray, seconds: float = LOCKOUT_S) -> int:
+    count, last = 0, -1e9
+    for t in times:
+        if t - last >= seconds:
+            count, last = count + 1, t
+    return count
+
+
+def score_positives(times: np.ndarray, spans: list[tuple[float, float]]) -> tuple[int, list[float]]:
+    """Hits (an event in [start, end + 1 s]) and each hit's latency after the clip's end."""
+    hits, lat = 0, []
+    for start, end in spans:
+        inside = times[(times >= start) & (times <= end + HIT_AFTER_S)]
+        if len(inside):
+            hits += 1
+            lat.append(float(inside[0] - end))
+    return hits, lat
+
+
+def sweep(positives: dict[str, tuple[np.ndarray, list[tuple[float, float]]]], negative_probs: np.ndarray,
+          base: DetectorConfig, geometry: StepGeometry, thresholds: Iterable[float] = THRESHOLDS) -> list[dict]:
+    """DET curve rows: threshold, FA/h on the negatives, and per positive condition FRR and latency percentiles."""
+    hours = len(negative_probs) * geometry.step_seconds / 3600
+    rows = []
+    for thr in thresholds:
+        cfg = base.replace(threshold=float(thr), rearm_threshold=min(base.rearm, float(thr) / 2))
+        fa = lockout_count(event_times(negative_probs, cfg, geometry))
+        row = {"threshold": float(thr), "false_accepts": fa, "fa_per_hour": fa / hours if hours else float("nan")}
+        for label, (probs, spans) in positives.items():
+            hits, lat = score_positives(event_times(probs, cfg, geometry), spans)
+            row[f"frr_{label}"] = 1 - hits / len(spans)
+            row[f"latency_p50_{label}"] = float(np.median(lat)) if lat else None
+            row[f"latency_p95_{label}"] = float(np.percentile(lat, 95)) if lat else None
+        rows.append(row)
+    return rows
+
+
+def operating_points(curve: list[dict], targets: Iterable[float], ref: str) -> dict[str, dict]:
+    """For each FA/h target: the threshold with the lowest FRR on `ref` within it (highest such threshold)."""
+    out = {}
+    for target in targets:
+        ok = [r for r in curve if r["fa_per_hour"] <= target]
+        if ok:
+            best = min(r[f"frr_{ref}"] for r in ok)
+            out[f"{target:g}"] = max((r for r in ok if r[f"frr_{ref}"] == best), key=lambda r: r["threshold"])
+    return out
+
+
+def plot_det(path: str, curve: list[dict], labels: list[str], title: str) -> bool:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fa = [max(r["fa_per_hour"], 0.01) for r in curve]
+    for label in labels:
+        ax.plot(fa, [r[f"frr_{label}"] * 100 for r in curve], marker=".", label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("false accepts per hour (0 drawn at 0.01)")
+    ax.set_ylabel("false-reject rate (%)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
