@@ -1,11 +1,13 @@
 """CPU seconds per hour of audio for `wakeword detect` with one model, start-up excluded.
 
-    .venv/bin/python benchmarks/cpu_per_hour.py [--minutes 20] [--repeats 3]
+    .venv/bin/python benchmarks/cpu_per_hour.py [--minutes 20] [--repeats 3] [--no-peers]
 
 Runs the same code path as `wakeword detect` (Engine.detect over a memory-mapped WAV) on a generated
 recording (speech-shaped noise with tones; the engine's cost does not depend on content), for the
 float32 and the int8 step model, and reports process CPU time (user+sys, all threads) per hour of audio.
-Writes benchmarks/results/cpu_per_hour.json.
+In the same run, on the same file, it measures the peer pymicro-wakeword 2.5.0 (its alexa model) in its own
+virtual environment, created under .cache/peers/ on first use, and reports our/peer ratios (these machines are
+shared and noisy: only same-run ratios mean much). Writes benchmarks/results/cpu_per_hour.json.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import json
 import platform
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -68,24 +72,50 @@ def measure(model: str | Path, wav: Path, seconds: float, repeats: int) -> dict:
             "runs_cpu_s": [round(r[0], 3) for r in runs]}
 
 
+PEER_VENV = HERE.parent / ".cache" / "peers" / "pymicro"
+
+
+def measure_pymicro(wav: Path, seconds: float, repeats: int) -> dict:
+    py = PEER_VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "pymicro-wakeword==2.5.0"], check=True)
+    runs = []
+    for _ in range(repeats + 1):  # first run warms the page cache, like our warm-up pass
+        out = subprocess.run([str(py), str(HERE / "peers" / "pymicro_cpu.py"), str(wav)], check=True,
+                             capture_output=True, text=True).stdout
+        runs.append(json.loads(out)["cpu_s"])
+    cpu = statistics.median(runs[1:])
+    return {"model": "pymicro-wakeword 2.5.0 alexa", "interpreter": "its bundled TFLite", "audio_seconds": seconds,
+            "cpu_seconds_per_hour": round(cpu * 3600 / seconds, 2), "percent_of_one_core": round(100 * cpu / seconds, 3),
+            "runs_cpu_s": [round(r, 3) for r in runs[1:]]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=str(HERE / "results" / "cpu_per_hour.json"))
+    ap.add_argument("--no-peers", action="store_true", help="skip pymicro-wakeword")
     a = ap.parse_args()
     variants = {"int8 (shipped)": "hey_ssafy", "float32": bundled_dir() / "reports" / "hey_ssafy" / "hey_ssafy_float32.yaml"}
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "bench.wav"
         seconds = make_audio(wav, a.minutes)
         results = {name: measure(m, wav, seconds, a.repeats) for name, m in variants.items()}
+        if not a.no_peers:
+            results["pymicro-wakeword"] = measure_pymicro(wav, seconds, a.repeats)
+            for name in variants:
+                results[name]["ratio_to_pymicro"] = round(results[name]["cpu_seconds_per_hour"] /
+                                                          results["pymicro-wakeword"]["cpu_seconds_per_hour"], 3)
     out = {"machine": {"cpu": cpu_model_name(), "cores": __import__("os").cpu_count(), "python": platform.python_version(),
                        "numpy": np.__version__, "date": time.strftime("%Y-%m-%d")}, "results": results}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1))
-    print(f"| step model | interpreter | CPU s per hour of audio | % of one core |\n|---|---|---|---|")
+    print("| engine / step model | interpreter | CPU s per hour of audio | % of one core | ratio to pymicro |\n|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['interpreter']} | {r['cpu_seconds_per_hour']} | {r['percent_of_one_core']} |")
+        print(f"| {name} | {r['interpreter']} | {r['cpu_seconds_per_hour']} | {r['percent_of_one_core']} | "
+              f"{r.get('ratio_to_pymicro', '')} |")
 
 
 if __name__ == "__main__":

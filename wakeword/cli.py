@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 
 from . import __version__
@@ -56,35 +55,9 @@ def cmd_detect(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .audio.sources import RawStdinSource, WavSource
+    from .daemon import run
 
-    engine = _engine(args)
-    if args.input == "-":
-        source = RawStdinSource(sys.stdin.buffer, args.rate)
-    elif args.input:
-        source = WavSource(args.input)
-    else:
-        from .audio.microphone import Microphone
-
-        source = Microphone(args.device)
-    print(f"wakeword: listening for {', '.join(m.card.phrase for m in engine.models)} on {source.name} "
-          f"({engine.models[0].backend})", file=sys.stderr, flush=True)
-    receiving = []
-
-    @engine.on_scores
-    def _first_audio(name, probs) -> None:  # tells people (and tests) that audio really flows
-        if not receiving and len(probs):
-            receiving.append(True)
-            print("wakeword: receiving audio", file=sys.stderr, flush=True)
-
-    engine.on_detection(_emit)
-    signal.signal(signal.SIGTERM, lambda *_: engine.stop())
-    engine.start(source)
-    try:
-        engine.wait()
-    except KeyboardInterrupt:
-        engine.stop()
-    return 0
+    return run(args)
 
 
 def cmd_info(args) -> int:
@@ -195,10 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.set_defaults(func=cmd_detect)
 
-    p = sub.add_parser("run", help="listen on the microphone (or --input FILE|-) and print detections")
+    p = sub.add_parser("run", help="listen on the microphone (or --input FILE|-) and publish detections")
+    p.add_argument("--config", "-c", metavar="FILE", help="YAML config (see systemd/config.example.yaml); flags override it")
     p.add_argument("--input", "-i", metavar="FILE|-", help="WAV file, or - for raw 16-bit mono PCM on stdin")
-    p.add_argument("--rate", type=int, default=16000, help="sample rate of raw stdin input (default 16000)")
+    p.add_argument("--rate", type=int, help="sample rate of raw stdin input (default 16000)")
     p.add_argument("--device", "-d", help="input device name or index (see `wakeword devices`)")
+    p.add_argument("--mqtt-host", metavar="H", help="publish events to this MQTT broker")
+    p.add_argument("--mqtt-port", type=int, metavar="P")
+    p.add_argument("--site-id", metavar="S", help="site id in topics and payloads (default: default)")
+    p.add_argument("--hermes", action="store_true", help="also publish Rhasspy Hermes messages and obey toggleOff/On")
     _add_model_args(p)
     p.set_defaults(func=cmd_run)
 

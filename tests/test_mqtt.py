@@ -1,0 +1,335 @@
+"""MqttSink against a real mosquitto broker (tests/broker.py); the observers are real paho clients. No mocks."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from broker import mosquitto
+from wakeword.engine import Detection
+from wakeword.errors import ConfigError
+from wakeword.sinks.mqtt import PASSWORD_ENV, MqttConfig, MqttSink
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def broker():
+    with mosquitto() as b:
+        yield b
+
+
+def detection(seq: int = 1, word: str = "hey_ssafy", score: float = 0.9731) -> Detection:
+    return Detection(wake_word=word, score=score, time=1.25 + seq, detected_at=1.3 + seq, wall_time=1700000000.5 + seq,
+                     sequence=seq, model_version="1.2.0", file=None, extra={"rms_db": -23.5})
+
+
+def wait_for(cond, timeout: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.01)
+
+
+class Observer:
+    """A paho client that records (topic, payload, retain) of everything it receives on `topics`."""
+
+    def __init__(self, port: int, topics: list[str], client_id: str | None = None, clean: bool = True) -> None:
+        self.messages: queue.Queue = queue.Queue()
+        self.subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"obs-{uuid.uuid4().hex[:8]}",
+                                  clean_session=clean)
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([(t, 1) for t in topics])
+        self.client.on_subscribe = lambda c, u, mid, rcs, p: self.subscribed.set()
+        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload.decode(), bool(m.retain)))
+        self.client.connect("127.0.0.1", port, keepalive=10)
+        self.client.loop_start()
+        if not self.subscribed.wait(5):
+            self.close()
+            raise AssertionError("observer could not subscribe")
+
+    def get(self, timeout: float = 5.0) -> tuple[str, str, bool]:
+        try:
+            return self.messages.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no message within {timeout} s") from None
+
+    def expect_nothing(self, wait: float = 0.3) -> None:
+        try:
+            extra = self.messages.get(timeout=wait)
+        except queue.Empty:
+            return
+        raise AssertionError(f"unexpected message {extra}")
+
+    def publish(self, topic: str, payload: dict) -> None:
+        self.client.publish(topic, json.dumps(payload), qos=1).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@contextmanager
+def observer(port: int, topics: list[str], **kw):
+    obs = Observer(port, topics, **kw)
+    try:
+        yield obs
+    finally:
+        obs.close()
+
+
+@contextmanager
+def running(cfg: MqttConfig, **kw):
+    sink = MqttSink(cfg, **kw)
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.stop(timeout=2.0)
+
+
+def make_session(port: int, client_id: str, topic: str) -> None:
+    """Create a persistent (clean_session=False) QoS 1 subscription, then go away: the broker queues for it."""
+    with observer(port, [topic], client_id=client_id, clean=False):
+        pass
+
+
+# ---- topics and payloads ----------------------------------------------------------------------------------
+def test_plain_and_hermes_topics_get_exactly_the_expected_payloads(broker):
+    cfg = MqttConfig("127.0.0.1", broker.port, site_id="kitchen", hermes=True)
+    with observer(broker.port, ["wakeword/kitchen/detected", "hermes/hotword/+/detected"]) as obs, running(cfg) as sink:
+        wait_for(lambda: sink.connected, what="sink connected")
+        d = detection(7)
+        sink.publish(d)
+        got = dict(obs.get()[:2] for _ in range(2))
+        obs.expect_nothing()
+        wait_for(lambda: sink.published == 1, what="PUBACKs")
+    assert set(got) == {"wakeword/kitchen/detected", "hermes/hotword/hey_ssafy/detected"}
+    assert json.loads(got["wakeword/kitchen/detected"]) == {**d.to_dict(), "site_id": "kitchen"}
+    assert json.loads(got["hermes/hotword/hey_ssafy/detected"]) == {
+        "modelId": "hey_ssafy", "modelVersion": "1.2.0", "modelType": "universal", "currentSensitivity": 0.9731,
+        "siteId": "kitchen", "sessionId": None, "sendAudioCaptured": None, "lang": None}
+    assert sink.dropped == 0
+
+
+def test_without_hermes_only_the_plain_topic(broker):
+    cfg = MqttConfig("127.0.0.1", broker.port, site_id="hall")
+    with observer(broker.port, ["wakeword/hall/detected", "hermes/#"]) as obs, running(cfg) as sink:
+        wait_for(lambda: sink.connected, what="sink connected")
+        sink.publish(detection(1, word="alexa"))
+        topic, payload, retain = obs.get()
+        obs.expect_nothing()
+    assert topic == "wakeword/hall/detected" and not retain
+    assert json.loads(payload)["wake_word"] == "alexa" and json.loads(payload)["site_id"] == "hall"
+
+
+# ---- availability and last will --------------------------------------------------------------------------
+def test_availability_retained_online_then_offline_and_stop_flushes(broker):
+    topic = "wakeword/porch/available"
+    sink = MqttSink(MqttConfig("127.0.0.1", broker.port, site_id="porch"))
+    t0 = time.monotonic()
+    sink.start()
+    assert time.monotonic() - t0 < 1.0  # never blocks the caller
+    try:
+        wait_for(lambda: sink.connected, what="sink connected")
+        with observer(broker.port, [topic]) as late:  # subscribes after the fact: sees the retained value
+            assert late.get() == (topic, "online", True)
+        with observer(broker.port, ["wakeword/porch/detected"]) as obs:
+            sink.publish(detection(1))
+            sink.publish(detection(2))
+            sink.stop(timeout=2.0)  # right away: stop() must flush the queued events first
+            assert [json.loads(obs.get()[1])["sequence"] for _ in range(2)] == [1, 2]
+        assert sink.published == 2
+    finally:
+        sink.stop()
+    with observer(broker.port, [topic]) as late:
+        assert late.get() == (topic, "offline", True)
+
+
+SINK_CHILD = """
+import sys, time
+from wakeword.sinks.mqtt import MqttConfig, MqttSink
+MqttSink(MqttConfig("127.0.0.1", int(sys.argv[1]), site_id="attic")).start()
+print("started", flush=True)
+time.sleep(60)
+"""
+
+
+def test_last_will_publishes_offline_when_the_process_dies(broker):
+    topic = "wakeword/attic/available"
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with observer(broker.port, [topic]) as obs:
+        child = subprocess.Popen([sys.executable, "-c", SINK_CHILD, str(broker.port)], env=env, cwd=str(REPO),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert obs.get(timeout=30)[:2] == (topic, "online")
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait(timeout=5)
+            assert obs.get(timeout=5)[:2] == (topic, "offline")
+        finally:
+            if child.poll() is None:
+                os.kill(child.pid, signal.SIGKILL)
+                child.wait(timeout=5)
+            child.stdout.close()
+            child.stderr.close()
+    with observer(broker.port, [topic]) as late:
+        assert late.get() == (topic, "offline", True)  # the will is retained
+
+
+# ---- broker outages -----------------------------------------------------------------------------------------
+# These use a broker with persistence: the observer's persistent session survives the restart, so nothing the
+# sink delivers after reconnecting can be missed, whatever the timing of its reconnect.
+def test_events_raised_while_the_broker_is_down_arrive_in_order_after_restart(caplog):
+    caplog.set_level(logging.INFO, logger="wakeword.mqtt")
+    topic = "wakeword/cellar/detected"
+    with mosquitto(persistence=True) as b:
+        make_session(b.port, "obs-cellar", topic)
+        with running(MqttConfig("127.0.0.1", b.port, site_id="cellar")) as sink:
+            wait_for(lambda: sink.connected, what="sink connected")
+            b.stop()
+            wait_for(lambda: not sink.connected, what="sink to notice the outage")
+            for seq in (1, 2, 3):
+                sink.publish(detection(seq))
+            assert sink.queued == 3 and sink.published == 0
+            b.start()
+            wait_for(lambda: sink.published == 3, timeout=15, what="the queued events to be delivered")
+            assert sink.dropped == 0 and sink.queued == 0
+        with observer(b.port, [topic], client_id="obs-cellar", clean=False) as obs:
+            seqs = [json.loads(obs.get()[1])["sequence"] for _ in range(3)]
+            obs.expect_nothing()
+    assert seqs == [1, 2, 3]
+    lost = [r for r in caplog.records if "lost" in r.getMessage()]
+    assert len(lost) == 1 and lost[0].levelno == logging.WARNING
+
+
+def test_unacknowledged_events_go_before_newer_ones_after_a_crash(caplog):
+    """Events the broker received but never acknowledged (it froze, then died) are re-sent before later events."""
+    caplog.set_level(logging.DEBUG, logger="wakeword.mqtt.paho")
+    with mosquitto() as b:
+        with running(MqttConfig("127.0.0.1", b.port, site_id="garage")) as sink:
+            wait_for(lambda: sink.connected, what="sink connected")
+            os.kill(b.proc.pid, signal.SIGSTOP)  # frozen: takes the PUBLISH packets, never answers
+            try:
+                sink.publish(detection(1))
+                sink.publish(detection(2))
+                wait_for(lambda: len(sink._pending) == 2, what="two events in flight")
+            finally:
+                os.kill(b.proc.pid, signal.SIGKILL)  # unread data: the sink's connection is reset
+                b.proc.wait(timeout=5)
+                b.proc = None
+            wait_for(lambda: not sink.connected, what="sink to notice the crash")
+            sink.publish(detection(3))
+            sink.publish(detection(4))
+            # The sink retries 1 s after the loss, then 2 s after that failure: restart the broker and subscribe in
+            # that 2 s gap (no broker persistence survives SIGKILL, so the observer must be there first).
+            wait_for(lambda: any("Connection failed" in r.getMessage() for r in caplog.records), timeout=5,
+                     what="the sink's first failed reconnect")
+            b.start()
+            with observer(b.port, ["wakeword/garage/detected"]) as obs:
+                assert not sink.connected, "test rig too slow: the sink reconnected before the observer subscribed"
+                seqs = [json.loads(obs.get(timeout=10)[1])["sequence"] for _ in range(4)]
+                obs.expect_nothing()
+            wait_for(lambda: sink.published == 4, what="all PUBACKs")
+    assert seqs == [1, 2, 3, 4]
+
+
+def test_queue_is_bounded_while_the_broker_is_unreachable(caplog):
+    caplog.set_level(logging.INFO, logger="wakeword.mqtt")
+    topic = "wakeword/shed/detected"
+    with mosquitto(persistence=True) as b:
+        make_session(b.port, "obs-shed", topic)
+        b.stop()
+        with running(MqttConfig("127.0.0.1", b.port, site_id="shed", queue_size=2)) as sink:  # start: no exception
+            wait_for(lambda: any("unreachable" in r.getMessage() for r in caplog.records), what="the warning")
+            for seq in range(1, 6):
+                sink.publish(detection(seq))
+            assert sink.dropped == 3 and sink.queued == 2
+            time.sleep(1.2)  # at least one more failed reconnect attempt: still only one warning
+            b.start()
+            wait_for(lambda: sink.published == 2, timeout=15, what="the queued events to be delivered")
+        with observer(b.port, [topic], client_id="obs-shed", clean=False) as obs:
+            seqs = [json.loads(obs.get()[1])["sequence"] for _ in range(2)]
+            obs.expect_nothing()
+    assert seqs == [4, 5]  # the newest two; the three oldest were dropped
+    assert sink.dropped == 3
+    unreachable = [r for r in caplog.records if r.getMessage() == f"MQTT broker 127.0.0.1:{b.port} unreachable, queueing events"]
+    assert len(unreachable) == 1 and unreachable[0].levelno == logging.WARNING
+    assert sum("dropped" in r.getMessage() for r in caplog.records) == 3
+
+
+# ---- Hermes toggles -----------------------------------------------------------------------------------------
+def test_hermes_toggle_off_and_on(broker, caplog):
+    caplog.set_level(logging.INFO, logger="wakeword.mqtt")
+    toggles: list[bool] = []
+    cfg = MqttConfig("127.0.0.1", broker.port, site_id="living", hermes=True)
+    with observer(broker.port, ["wakeword/living/detected"]) as obs, running(cfg, on_toggle=toggles.append) as sink:
+        wait_for(lambda: sink.subscribed, what="sink subscribed to the toggles")  # else a toggle could go unheard
+        assert sink.enabled is True
+        # Another site's toggleOff must be ignored. The sink handles messages in order, so once our own toggleOff
+        # (reason 'ours') has taken effect the other one was handled before it; had it been obeyed, ours would
+        # have changed nothing and never been logged.
+        obs.publish("hermes/hotword/toggleOff", {"siteId": "bedroom", "reason": "theirs"})
+        obs.publish("hermes/hotword/toggleOff", {"siteId": "living", "reason": "ours"})
+        wait_for(lambda: any("ours" in r.getMessage() for r in caplog.records), what="our toggleOff")
+        assert sink.enabled is False and toggles == [False]
+        assert not any("theirs" in r.getMessage() for r in caplog.records)
+
+        sink.publish(detection(1))  # disabled: dropped silently
+        assert sink.dropped == 0 and sink.queued == 0
+
+        obs.publish("hermes/hotword/toggleOn", {"reason": "no siteId: applies to every site"})
+        wait_for(lambda: sink.enabled, what="toggleOn")
+        assert toggles == [False, True]
+        sink.publish(detection(2))
+        assert json.loads(obs.get()[1])["sequence"] == 2  # the event raised while disabled never went out
+        obs.expect_nothing()
+    assert sink.published == 1 and sink.dropped == 0
+
+
+# ---- secrets ------------------------------------------------------------------------------------------------
+def test_password_never_appears_in_logs(broker, caplog, monkeypatch, tmp_path):
+    caplog.set_level(logging.DEBUG)  # paho's own debug log included (logger wakeword.mqtt.paho)
+    env_secret, file_secret = "env-S3cr3t-pw", "file-S3cr3t-pw"
+    monkeypatch.setenv(PASSWORD_ENV, env_secret)
+    pw_file = tmp_path / "mqtt-password"
+    pw_file.write_text(file_secret + "\n")
+    configs = [MqttConfig("127.0.0.1", broker.port, site_id="pw1", username="ww"),
+               MqttConfig("127.0.0.1", broker.port, site_id="pw2", username="ww", password_file=str(pw_file)),
+               MqttConfig("127.0.0.1", broker.port, site_id="pw3", username="ww", password=file_secret)]
+    assert MqttSink(configs[0])._password == env_secret and MqttSink(configs[1])._password == file_secret
+    with observer(broker.port, ["wakeword/+/detected"]) as obs:
+        for cfg in configs:
+            with running(cfg) as sink:
+                wait_for(lambda: sink.connected, what="sink connected")
+                sink.publish(detection(1))
+                obs.get()
+            assert env_secret not in repr(cfg) and file_secret not in repr(cfg)
+    # and while the broker is unreachable
+    with running(MqttConfig("127.0.0.1", 1, site_id="pw4", username="ww", password=file_secret)):
+        wait_for(lambda: any("unreachable" in r.getMessage() for r in caplog.records), what="the warning")
+    assert any(r.name == "wakeword.mqtt.paho" for r in caplog.records)  # paho's log really was captured
+    text = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records) + caplog.text
+    assert env_secret not in text and file_secret not in text
+
+
+def test_config_errors_are_one_line():
+    for kwargs, key in [(dict(port=70000), "mqtt.port"), (dict(site_id="a/b"), "mqtt.site_id"),
+                        (dict(queue_size=0), "mqtt.queue_size"), (dict(password="x"), "mqtt.password needs")]:
+        with pytest.raises(ConfigError) as e:
+            MqttConfig("127.0.0.1", **kwargs)
+        assert key in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(ConfigError, match="cannot read"):
+        MqttSink(MqttConfig("127.0.0.1", username="u", password_file="/nonexistent/pw"))

@@ -1,0 +1,153 @@
+"""`wakeword run`: the long-running service around the Engine.
+
+Config file (optional) → CLI overrides → Engine on a live microphone, a WAV file or raw stdin → events to
+stdout (JSON lines, flushed per event) and MQTT (plain + Hermes). systemd integration: READY=1 once audio
+flows, WATCHDOG=1 while the processing thread is alive and audio keeps arriving, STOPPING=1 on SIGTERM,
+which flushes queued events and exits 0. SIGHUP reloads the config (engine and sinks rebuilt).
+Hermes toggleOff/toggleOn pause and resume detections for this site.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import sys
+import threading
+import time
+
+from .config import Config, load_config
+from .engine import Detection, Engine
+from .errors import WakewordError
+from .sdnotify import Notifier
+
+log = logging.getLogger("wakeword")
+
+
+def build_config(args) -> Config:
+    """The config file (if any) with command-line flags applied on top."""
+    cfg = load_config(args.config) if args.config else Config()
+    audio = cfg.audio
+    if args.input is not None:
+        audio = dataclasses.replace(audio, input=args.input, device=None)
+    if args.device is not None:
+        audio = dataclasses.replace(audio, device=args.device, input=None)
+    if args.rate is not None:
+        audio = dataclasses.replace(audio, sample_rate=args.rate)
+    cfg = dataclasses.replace(cfg, audio=audio, models=args.model or cfg.models,
+                              flex_delegate=args.flex_delegate or cfg.flex_delegate)
+    if args.threshold is not None:
+        cfg = dataclasses.replace(cfg, detector={**cfg.detector, "threshold": args.threshold})
+    if args.mqtt_host or args.mqtt_port or args.site_id or args.hermes:
+        from .sinks.mqtt import MqttConfig
+
+        base = cfg.mqtt or MqttConfig(host=args.mqtt_host or "localhost")
+        cfg = dataclasses.replace(cfg, mqtt=dataclasses.replace(
+            base, host=args.mqtt_host or base.host, port=args.mqtt_port or base.port,
+            site_id=args.site_id or base.site_id, hermes=base.hermes or args.hermes))
+    return cfg
+
+
+def open_source(cfg: Config):
+    from .audio.sources import RawStdinSource, WavSource
+
+    if cfg.audio.input == "-":
+        return RawStdinSource(sys.stdin.buffer, cfg.audio.sample_rate or 16000)
+    if cfg.audio.input:
+        return WavSource(cfg.audio.input)
+    from .audio.microphone import Microphone
+
+    return Microphone(cfg.audio.device)
+
+
+class Service:
+    """One configured engine + source + sinks; `run()` blocks until the source ends or a signal stops it."""
+
+    def __init__(self, cfg: Config, notifier: Notifier) -> None:
+        self.cfg, self.notifier = cfg, notifier
+        self.engine = Engine(cfg.models or None, detector=cfg.detector, flex_delegate=cfg.flex_delegate,
+                             channel=cfg.audio.channel)
+        self.source = open_source(cfg)
+        self.mqtt = None
+        if cfg.mqtt:
+            from .sinks.mqtt import MqttSink
+
+            self.mqtt = MqttSink(cfg.mqtt, on_toggle=lambda on: log.info("detection %s by Hermes toggle", "resumed" if on else "paused"))
+        self.last_audio = 0.0
+        self.receiving = threading.Event()
+        self.engine.on_scores(self._audio_flows)
+        self.engine.on_detection(self._deliver)
+
+    def _audio_flows(self, name: str, probs) -> None:
+        self.last_audio = time.monotonic()
+        if not self.receiving.is_set() and len(probs):
+            self.receiving.set()
+            print("wakeword: receiving audio", file=sys.stderr, flush=True)
+
+    def _deliver(self, d: Detection) -> None:
+        if self.mqtt is not None and not self.mqtt.enabled:
+            return  # Hermes toggleOff for this site
+        if self.cfg.stdout:
+            sys.stdout.write(d.to_json() + "\n")
+            sys.stdout.flush()
+        if self.mqtt is not None:
+            self.mqtt.publish(d)
+
+    def start(self) -> None:
+        if self.mqtt:
+            self.mqtt.start()
+        print(f"wakeword: listening for {', '.join(m.card.phrase for m in self.engine.models)} on "
+              f"{getattr(self.source, 'name', 'audio')} ({self.engine.models[0].backend})", file=sys.stderr, flush=True)
+        self.engine.start(self.source)
+
+    def alive(self) -> bool:
+        return self.engine._thread is not None and self.engine._thread.is_alive()
+
+    def stop(self) -> None:
+        close = getattr(self.source, "close", None)
+        if close:
+            close()
+        self.engine.stop()
+        if self.mqtt:
+            self.mqtt.stop(timeout=1.5)
+
+
+def run(args) -> int:
+    cfg = build_config(args)
+    logging.basicConfig(level=cfg.logging.level, format="wakeword: %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    notifier = Notifier()
+    stop, reload = threading.Event(), threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: reload.set())
+    service = Service(cfg, notifier)
+    service.start()
+    watchdog = notifier.watchdog_interval()
+    ready_sent = False
+    try:
+        while not stop.is_set():
+            stop.wait(min(watchdog or 0.5, 0.5))
+            if not ready_sent and service.receiving.is_set():
+                notifier.notify("READY=1\nSTATUS=listening")
+                ready_sent = True
+            if reload.is_set():
+                reload.clear()
+                try:
+                    new_cfg = build_config(args)
+                except WakewordError as e:
+                    log.error("config reload failed, keeping the running config: %s", e)
+                    continue
+                notifier.notify("RELOADING=1")
+                service.stop()
+                service = Service(new_cfg, notifier)
+                service.start()
+                notifier.notify("READY=1")
+            if not service.alive():
+                if service.engine.error:
+                    raise service.engine.error
+                break  # the source ended (file or stdin)
+            if watchdog and time.monotonic() - service.last_audio < max(10.0, 4 * watchdog):
+                notifier.notify("WATCHDOG=1")
+    finally:
+        notifier.notify("STOPPING=1")
+        service.stop()
+    return 0

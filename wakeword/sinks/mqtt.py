@@ -1,0 +1,467 @@
+"""MQTT sink: detections as plain JSON and as Rhasspy Hermes messages, with availability, toggles and a bounded queue.
+
+Topics (``S`` is the site id, ``W`` the wake word)::
+
+    wakeword/S/available          retained "online" / "offline" (the last will is a retained "offline")
+    wakeword/S/detected           Detection.to_dict() + {"site_id": S}                       QoS 1
+    hermes/hotword/W/detected     Hermes payload (only with hermes=True)                      QoS 1
+    hermes/hotword/toggleOff|On   subscribed with hermes=True: pause / resume detection for S
+
+Delivery is tracked here, not left to paho's internal queue: `publish()` only appends to a bounded deque
+(``queue_size``; when full the oldest event is dropped, counted in `dropped` and logged) and returns at once.
+A sender thread hands events to paho only while the client is connected, one event at a time in order; an
+event counts as `published` once the broker has acknowledged (PUBACK) every message of it. On reconnect,
+messages paho had already sent but that were not acknowledged are re-sent by paho first (same client
+object, so it still holds them); the sender waits for those acknowledgements before draining the queue, so
+events reach the broker in the order they were raised.
+
+Nothing here blocks the caller: `start()` connects in paho's network thread (``connect_async`` +
+``loop_start``) and reconnects with backoff (1 s doubling to 30 s); an unreachable broker is a warning,
+logged once per outage, never an exception. The password (``password``, else ``password_file``, else
+``$WAKEWORD_MQTT_PASSWORD``) is never logged and is hidden from ``repr(MqttConfig)``.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable
+
+import paho.mqtt.client as mqtt
+
+from ..errors import ConfigError
+
+log = logging.getLogger("wakeword.mqtt")
+
+PASSWORD_ENV = "WAKEWORD_MQTT_PASSWORD"
+TOGGLE_OFF = "hermes/hotword/toggleOff"
+TOGGLE_ON = "hermes/hotword/toggleOn"
+# After a reconnect, how long the sender waits for paho's re-sent, unacknowledged messages before draining the
+# queue anyway (they stay in paho's session queue either way; this only bounds a stall).
+_RESEND_GRACE_S = 5.0
+
+
+# ---- configuration ----------------------------------------------------------------------------------------
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _opt_str(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and v != "")
+
+
+# field -> (check, what it must be). Shared with wakeword.config, which adds the file name and line number.
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "host": (lambda v: isinstance(v, str) and v.strip() != "" and not any(c.isspace() for c in v),
+             "must be a host name or IP address"),
+    "port": (lambda v: _is_int(v) and 1 <= v <= 65535, "must be an integer between 1 and 65535"),
+    "site_id": (lambda v: isinstance(v, str) and v != "" and not any(c in v for c in "/+#\0"),
+                "must be a non-empty string without '/', '+' or '#'"),
+    "hermes": (lambda v: isinstance(v, bool), "must be true or false"),
+    "username": (_opt_str, "must be a non-empty string"),
+    "password": (lambda v: v is None or isinstance(v, str), "must be a string"),
+    "password_file": (_opt_str, "must be a path to a file"),
+    "tls": (lambda v: isinstance(v, bool), "must be true or false"),
+    "ca_certs": (_opt_str, "must be a path to a CA certificate file"),
+    "queue_size": (lambda v: _is_int(v) and 1 <= v <= 1_000_000, "must be an integer between 1 and 1000000"),
+    "keepalive": (lambda v: _is_int(v) and 1 <= v <= 65535, "must be an integer number of seconds between 1 and 65535"),
+    "client_id": (_opt_str, "must be a non-empty string"),
+}
+
+
+def check_field(name: str, value: Any) -> str | None:
+    """None if `value` is valid for MqttConfig field `name`, else what it must be (e.g. 'must be true or false')."""
+    ok, what = _CHECKS[name]
+    return None if ok(value) else what
+
+
+def check_combination(cfg: dict[str, Any]) -> tuple[str, str] | None:
+    """Checks across fields: (offending field, message) or None. `cfg` holds the fields that were given."""
+    if cfg.get("password") is not None and cfg.get("password_file") is not None:
+        return "password_file", "set only one of mqtt.password and mqtt.password_file"
+    for key in ("password", "password_file"):
+        if cfg.get(key) is not None and not cfg.get("username"):
+            return key, f"mqtt.{key} needs mqtt.username"
+    if cfg.get("ca_certs") is not None and not cfg.get("tls"):
+        return "ca_certs", "mqtt.ca_certs needs mqtt.tls: true"
+    return None
+
+
+@dataclass
+class MqttConfig:
+    host: str
+    port: int = 1883
+    site_id: str = "default"
+    hermes: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    password_file: str | None = None
+    tls: bool = False
+    ca_certs: str | None = None
+    queue_size: int = 1000
+    keepalive: int = 30
+    client_id: str | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            what = check_field(f.name, value)
+            if what:
+                shown = "<hidden>" if f.name == "password" else repr(value)
+                raise ConfigError(f"mqtt.{f.name} {what} (got {shown})")
+        bad = check_combination({f.name: getattr(self, f.name) for f in fields(self)})
+        if bad:
+            raise ConfigError(bad[1])
+
+    @property
+    def available_topic(self) -> str:
+        return f"wakeword/{self.site_id}/available"
+
+    @property
+    def detected_topic(self) -> str:
+        return f"wakeword/{self.site_id}/detected"
+
+    def resolve_password(self) -> str | None:
+        """`password`, else the first line of `password_file`, else $WAKEWORD_MQTT_PASSWORD (only with a username)."""
+        if self.password is not None:
+            return self.password
+        if self.password_file:
+            try:
+                with open(self.password_file, encoding="utf-8") as fh:
+                    return fh.read().rstrip("\r\n")
+            except OSError as e:
+                raise ConfigError(f"mqtt.password_file {self.password_file}: cannot read it ({e.strerror})") from None
+            except UnicodeDecodeError:
+                raise ConfigError(f"mqtt.password_file {self.password_file}: not UTF-8 text") from None
+        if self.username:
+            return os.environ.get(PASSWORD_ENV) or None
+        return None
+
+
+def hermes_topic(wake_word: str) -> str:
+    return f"hermes/hotword/{_topic_safe(wake_word)}/detected"
+
+
+def _topic_safe(name: str) -> str:
+    return "".join("_" if c in "/+#\0" else c for c in name) or "_"
+
+
+# ---- the sink ---------------------------------------------------------------------------------------------
+class _PahoLog(logging.LoggerAdapter):
+    """paho's own log (logger wakeword.mqtt.paho). Its socket errors on a lost connection are demoted to DEBUG:
+    the sink already reports the outage once, as a warning. Exceptions raised in our callbacks stay errors."""
+
+    def log(self, level, msg, *args, **kwargs):
+        if level >= logging.WARNING and not str(msg).startswith(("Caught exception", "Error")):
+            level = logging.DEBUG
+        super().log(level, msg, *args, **kwargs)
+
+
+class _Event:
+    __slots__ = ("messages", "unacked", "gen")
+
+    def __init__(self, messages: list[tuple[str, str]]) -> None:
+        self.messages = messages
+        self.unacked: set[int] = set()
+        self.gen = 0
+
+
+class MqttSink:
+    """Publishes `Detection` events to an MQTT broker. Thread-safe; `publish()` never blocks.
+
+    Use as ``sink.start(); engine.on_detection(sink.publish); ...; sink.stop()`` or as a context manager.
+    Attributes: `enabled` (False while a Hermes toggleOff for this site is in force), `published` (events the
+    broker acknowledged), `dropped` (events lost to the queue bound), `on_toggle` (called with the new
+    `enabled` value when a Hermes toggle changes it; runs on paho's network thread, keep it short).
+    """
+
+    def __init__(self, config: MqttConfig, *, on_toggle: Callable[[bool], None] | None = None) -> None:
+        self.config = config
+        self.enabled = True
+        self.on_toggle = on_toggle
+        self.published = 0
+        self.dropped = 0
+        self._password = config.resolve_password()
+        self._queue: collections.deque[_Event] = collections.deque()
+        self._cond = threading.Condition()
+        self._pending: dict[int, _Event] = {}  # mid -> event handed to paho, waiting for its PUBACK
+        self._early: set[int] = set()  # PUBACKs that arrived before the sender recorded the mid
+        self._in_transit = False  # the sender is inside client.publish() (no lock held there)
+        self._avail_mids: set[int] = set()
+        self._connected = False
+        self._subscribed = False
+        self._toggle_sub_mid: int | None = None
+        self._gen = 0  # connection generation, +1 per successful CONNACK
+        self._connected_at = 0.0
+        self._outage_logged = False
+        self._refusal_logged = False
+        self._closing = False
+        self._client: mqtt.Client | None = None
+        self._sender: threading.Thread | None = None
+
+    # ---- public API --------------------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    @property
+    def subscribed(self) -> bool:
+        """True once the broker confirmed the Hermes toggle subscriptions (hermes=True) on this connection."""
+        return self._subscribed
+
+    @property
+    def queued(self) -> int:
+        """Events raised but not yet handed to the broker."""
+        with self._cond:
+            return len(self._queue)
+
+    def start(self) -> "MqttSink":
+        """Connect in the background and return at once (idempotent)."""
+        if self._client is not None:
+            return self
+        cfg = self.config
+        client_id = cfg.client_id or f"wakeword-{cfg.site_id}-{uuid.uuid4().hex[:8]}"
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        client.enable_logger(_PahoLog(logging.getLogger("wakeword.mqtt.paho"), {}))  # paho never logs the password
+        if cfg.username:
+            client.username_pw_set(cfg.username, self._password)
+        if cfg.tls:
+            client.tls_set(ca_certs=cfg.ca_certs)
+        client.will_set(cfg.available_topic, "offline", qos=1, retain=True)
+        client.reconnect_delay_set(1, 30)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
+        if cfg.hermes:
+            client.message_callback_add(TOGGLE_OFF, self._on_toggle_message)
+            client.message_callback_add(TOGGLE_ON, self._on_toggle_message)
+        with self._cond:
+            # Restarted after a stop(): events the old client sent but never saw acknowledged go out again, first.
+            unacked = list(dict.fromkeys(self._pending.values()))
+            for event in reversed(unacked):
+                event.unacked.clear()
+                self._queue.appendleft(event)
+            while len(self._queue) > cfg.queue_size:
+                self._queue.popleft()
+                self.dropped += 1
+            self._pending.clear()
+            self._early.clear()
+            self._avail_mids.clear()
+            self._client = client
+            self._closing = False
+        client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive)
+        client.loop_start()
+        self._sender = threading.Thread(target=self._send_loop, name="wakeword-mqtt-sender", daemon=True)
+        self._sender.start()
+        return self
+
+    def publish(self, detection) -> None:
+        """Queue one detection for delivery (plain topic, plus the Hermes topic with hermes=True). Never blocks.
+
+        While a Hermes toggleOff is in force (`enabled` is False) the event is dropped silently.
+        """
+        if not self.enabled:
+            return
+        cfg = self.config
+        body = dict(detection.to_dict())
+        body["site_id"] = cfg.site_id
+        messages = [(cfg.detected_topic, json.dumps(body))]
+        if cfg.hermes:
+            messages.append((hermes_topic(detection.wake_word), json.dumps({
+                "modelId": detection.wake_word,
+                "modelVersion": detection.model_version,
+                "modelType": "universal",
+                "currentSensitivity": body.get("score", float(detection.score)),  # as on the plain topic
+                "siteId": cfg.site_id,
+                "sessionId": None,
+                "sendAudioCaptured": None,
+                "lang": None,
+            })))
+        event = _Event(messages)
+        dropped = 0
+        with self._cond:
+            if len(self._queue) >= cfg.queue_size:
+                self._queue.popleft()
+                self.dropped += 1
+                dropped = self.dropped
+            self._queue.append(event)
+            self._cond.notify_all()
+        if dropped:
+            log.warning("MQTT queue full (%d events): dropped the oldest event (%d dropped in all)",
+                        cfg.queue_size, dropped)
+
+    __call__ = publish
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Flush (up to `timeout` s while connected), publish availability 'offline', disconnect."""
+        client = self._client
+        if client is None:
+            return
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while (self._connected and (self._queue or self._pending or self._in_transit)
+                   and time.monotonic() < deadline):
+                self._cond.wait(max(0.0, min(0.1, deadline - time.monotonic())))
+            self._closing = True
+            self._cond.notify_all()
+        if self._sender is not None:
+            self._sender.join(timeout=2.0)
+        with self._cond:
+            left = len(self._queue) + len({id(e) for e in self._pending.values()})
+        if left:
+            log.warning("MQTT: %d event(s) not delivered to %s:%d before shutdown", left, self.config.host,
+                        self.config.port)
+        if self._connected:
+            try:
+                info = client.publish(self.config.available_topic, "offline", qos=1, retain=True)
+                with self._cond:
+                    self._avail_mids.add(info.mid)
+                info.wait_for_publish(timeout=1.0)
+            except (RuntimeError, ValueError):
+                pass  # lost the connection meanwhile: the broker publishes the will ("offline") instead
+        client.disconnect()
+        client.loop_stop()
+        self._client = None
+        self._sender = None
+        self._connected = False
+
+    def __enter__(self) -> "MqttSink":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- sender thread -----------------------------------------------------------------------------------
+    def _ready_to_send(self) -> bool:
+        if not (self._connected and self._queue):
+            return False
+        # Unacknowledged messages from an earlier connection are re-sent by paho after the CONNACK: let them go
+        # first, so the broker sees events in order (bounded wait).
+        if any(e.gen < self._gen for e in self._pending.values()):
+            return time.monotonic() - self._connected_at > _RESEND_GRACE_S
+        return True
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closing and not self._ready_to_send():
+                    self._cond.wait(0.5)
+                if self._closing:
+                    return
+                event = self._queue.popleft()
+                event.gen = self._gen
+                self._in_transit = True
+                client = self._client
+            # No lock held while paho runs: paho calls on_publish with its own mutex held.
+            mids = []
+            for topic, payload in event.messages:
+                # QoS 1: paho keeps the message (and re-sends it after a reconnect) even if the connection just
+                # dropped and this returns MQTT_ERR_NO_CONN, so the event is never lost between here and the broker.
+                mids.append(client.publish(topic, payload, qos=1).mid)
+            with self._cond:
+                for mid in mids:
+                    if mid in self._early:
+                        self._early.discard(mid)
+                    else:
+                        event.unacked.add(mid)
+                        self._pending[mid] = event
+                self._early.clear()
+                self._in_transit = False
+                if not event.unacked:
+                    self.published += 1
+                self._cond.notify_all()
+
+    # ---- paho callbacks (paho's network thread) ----------------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        cfg = self.config
+        if reason_code.is_failure:
+            if not self._refusal_logged:
+                self._refusal_logged = True
+                log.error("MQTT broker %s:%d refused the connection (%s); retrying, queueing events",
+                          cfg.host, cfg.port, reason_code)
+            return
+        info = client.publish(cfg.available_topic, "online", qos=1, retain=True)  # before any queued event
+        sub_mid = client.subscribe([(TOGGLE_OFF, 1), (TOGGLE_ON, 1)])[1] if cfg.hermes else None
+        with self._cond:
+            self._toggle_sub_mid = sub_mid
+            self._avail_mids.add(info.mid)  # its PUBACK is handled on this same thread, after this callback
+            self._connected = True
+            self._gen += 1
+            self._connected_at = time.monotonic()
+            queued = len(self._queue)
+            was_out = self._outage_logged or self._refusal_logged
+            self._outage_logged = self._refusal_logged = False
+            self._cond.notify_all()
+        if was_out:
+            log.warning("MQTT broker %s:%d reachable again; delivering %d queued event(s)", cfg.host, cfg.port, queued)
+        else:
+            log.info("MQTT connected to %s:%d as site %s", cfg.host, cfg.port, cfg.site_id)
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        if not self._outage_logged:
+            self._outage_logged = True
+            log.warning("MQTT broker %s:%d unreachable, queueing events", self.config.host, self.config.port)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self._cond:
+            was = self._connected
+            self._connected = self._subscribed = False
+            self._cond.notify_all()
+        if was and not self._closing and not self._outage_logged:
+            self._outage_logged = True
+            log.warning("MQTT connection to %s:%d lost (%s), queueing events", self.config.host, self.config.port,
+                        reason_code)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._cond:
+            event = self._pending.pop(mid, None)
+            if event is not None:
+                event.unacked.discard(mid)
+                if not event.unacked:
+                    self.published += 1
+            elif mid in self._avail_mids:
+                self._avail_mids.discard(mid)
+            elif self._in_transit:
+                self._early.add(mid)
+            self._cond.notify_all()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if mid != self._toggle_sub_mid:
+            return
+        refused = [str(rc) for rc in reason_codes if rc.is_failure]
+        if refused:
+            log.error("MQTT broker %s:%d refused the subscription to %s and %s (%s): Hermes toggles will be ignored",
+                      self.config.host, self.config.port, TOGGLE_OFF, TOGGLE_ON, ", ".join(refused))
+        else:
+            self._subscribed = True
+
+    def _on_toggle_message(self, client, userdata, msg) -> None:
+        try:
+            data = json.loads(msg.payload) if msg.payload else {}
+        except ValueError:
+            log.warning("ignoring %s: the payload is not JSON", msg.topic)
+            return
+        if not isinstance(data, dict):
+            log.warning("ignoring %s: the payload is not a JSON object", msg.topic)
+            return
+        site = data.get("siteId")
+        if site is not None and site != self.config.site_id:
+            return
+        on = msg.topic == TOGGLE_ON
+        changed = on != self.enabled
+        self.enabled = on
+        if changed:
+            log.info("detection %s for site %s by %s (reason: %s)", "resumed" if on else "paused",
+                     self.config.site_id, msg.topic, data.get("reason") or "none given")
+            if self.on_toggle is not None:
+                try:
+                    self.on_toggle(on)
+                except Exception:  # a user hook must not kill paho's network thread
+                    log.exception("on_toggle hook failed")
