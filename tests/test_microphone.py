@@ -1,4 +1,4 @@
-"""Live capture end to end: real PortAudio reading a PulseAudio virtual microphone."""
+"""Live capture end to end: real PortAudio reading a PulseAudio virtual microphone, a real mosquitto."""
 import json
 import os
 import selectors
@@ -7,10 +7,12 @@ import subprocess
 import sys
 import time
 
-from rig import play, virtual_microphone
+from broker import mosquitto
+from rig import virtual_microphone
+from test_mqtt import observer
 
 
-def read_until(proc, stream, predicate, timeout):
+def read_until(stream, predicate, timeout):
     sel = selectors.DefaultSelector()
     sel.register(stream, selectors.EVENT_READ)
     lines, deadline = [], time.time() + timeout
@@ -25,25 +27,49 @@ def read_until(proc, stream, predicate, timeout):
     return lines
 
 
+def start_daemon(env, *extra):
+    proc = subprocess.Popen([sys.executable, "-m", "wakeword", "run", "--model", "hey_ssafy", *extra], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err = read_until(proc.stderr, lambda line: "receiving audio" in line, 60)
+    assert any("receiving audio" in line for line in err), err
+    return proc
+
+
 def test_run_hears_the_phrase_on_a_virtual_microphone(phrase, negative):
-    path, _, _ = phrase
-    with virtual_microphone() as env:
-        proc = subprocess.Popen([sys.executable, "-m", "wakeword", "run", "--model", "hey_ssafy"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with virtual_microphone() as mic:
+        proc = start_daemon(mic.env)
         try:
-            err = read_until(proc, proc.stderr, lambda line: "receiving audio" in line, 60)
-            assert any("receiving audio" in line for line in err), err
-            play(env, str(negative[0]))
-            play(env, str(path))
-            out = read_until(proc, proc.stdout, lambda line: True, 10)
+            mic.play(str(negative[0]))
+            mic.play(str(phrase[0]))
+            out = read_until(proc.stdout, lambda line: True, 10)
             assert len(out) == 1, out
-            event = json.loads(out[0])
-            assert event["wake_word"] == "hey_ssafy"
-            assert read_until(proc, proc.stdout, lambda line: True, 2.5) == []  # exactly one
+            assert json.loads(out[0])["wake_word"] == "hey_ssafy"
+            assert read_until(proc.stdout, lambda line: True, 2.5) == []  # exactly one
             t0 = time.time()
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=5) == 0
             assert time.time() - t0 < 2.0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_vanished_microphone_is_reopened_and_availability_follows(phrase):
+    with virtual_microphone() as mic, mosquitto() as broker, \
+            observer(broker.port, ["wakeword/+/available", "wakeword/+/detected"]) as obs:
+        proc = start_daemon(mic.env, "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port), "--site-id", "hall")
+        try:
+            assert obs.get(timeout=10)[:2] == ("wakeword/hall/available", "online")
+            mic.stop()  # the microphone (its audio server) disappears
+            assert obs.get(timeout=15)[:2] == ("wakeword/hall/available", "offline")
+            mic.start()
+            assert obs.get(timeout=30)[:2] == ("wakeword/hall/available", "online")
+            time.sleep(0.5)
+            mic.play(str(phrase[0]))
+            topic, payload, _ = obs.get(timeout=10)
+            assert topic == "wakeword/hall/detected" and json.loads(payload)["wake_word"] == "hey_ssafy"
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=5) == 0
         finally:
             if proc.poll() is None:
                 proc.kill()

@@ -47,7 +47,7 @@ def build_config(args) -> Config:
     return cfg
 
 
-def open_source(cfg: Config):
+def open_source(cfg: Config, on_state=None):
     from .audio.sources import RawStdinSource, WavSource
 
     if cfg.audio.input == "-":
@@ -56,7 +56,7 @@ def open_source(cfg: Config):
         return WavSource(cfg.audio.input)
     from .audio.microphone import Microphone
 
-    return Microphone(cfg.audio.device)
+    return Microphone(cfg.audio.device, sample_rate=cfg.audio.sample_rate, on_state=on_state)
 
 
 class Service:
@@ -66,22 +66,33 @@ class Service:
         self.cfg, self.notifier = cfg, notifier
         self.engine = Engine(cfg.models or None, detector=cfg.detector, flex_delegate=cfg.flex_delegate,
                              channel=cfg.audio.channel)
-        self.source = open_source(cfg)
         self.mqtt = None
         if cfg.mqtt:
             from .sinks.mqtt import MqttSink
 
             self.mqtt = MqttSink(cfg.mqtt, on_toggle=lambda on: log.info("detection %s by Hermes toggle", "resumed" if on else "paused"))
+        self.source = open_source(cfg, on_state=self._microphone_state)
         self.last_audio = 0.0
         self.receiving = threading.Event()
         self.engine.on_scores(self._audio_flows)
         self.engine.on_detection(self._deliver)
+        self.recorder = None
+        if cfg.capture.dir:
+            from .capture import DetectionRecorder
+
+            self.recorder = DetectionRecorder(cfg.capture.dir, cfg.capture.before_s, cfg.capture.after_s)
+            self.engine.on_audio(self.recorder.audio)
+            self.engine.on_detection(self.recorder.detection)
 
     def _audio_flows(self, name: str, probs) -> None:
         self.last_audio = time.monotonic()
         if not self.receiving.is_set() and len(probs):
             self.receiving.set()
             print("wakeword: receiving audio", file=sys.stderr, flush=True)
+
+    def _microphone_state(self, ok: bool) -> None:
+        if self.mqtt is not None:
+            self.mqtt.set_available(ok)
 
     def _deliver(self, d: Detection) -> None:
         if self.mqtt is not None and not self.mqtt.enabled:
@@ -107,6 +118,8 @@ class Service:
         if close:
             close()
         self.engine.stop()
+        if self.recorder:
+            self.recorder.flush()
         if self.mqtt:
             self.mqtt.stop(timeout=1.5)
 

@@ -85,6 +85,7 @@ class Engine:
             self._slots.append(_ModelSlot(StepModel(card, flex_delegate), TriggerDetector(cfg, card.geometry.step_seconds)))
         self._callbacks: list[Callable[[Detection], None]] = []
         self._score_hooks: list[Callable[[str, np.ndarray], None]] = []
+        self._audio_hooks: list[Callable[[np.ndarray], None]] = []
         self._sequence = 0
         self._thread: threading.Thread | None = None
         self._dispatcher: threading.Thread | None = None
@@ -120,6 +121,8 @@ class Engine:
             self._rate = sample_rate
             self._resampler = StreamingResampler(sample_rate, self.frontend_config.sample_rate)
         audio = self._resampler.process(to_mono_float(chunk, self.channel))
+        for hook in self._audio_hooks:
+            hook(audio)
         frames = self._frontend.process(audio)
         out = []
         for slot in self._slots:
@@ -158,6 +161,11 @@ class Engine:
         For tracing and evaluation; keep it fast, it runs in the audio path.
         """
         self._score_hooks.append(hook)
+        return hook
+
+    def on_audio(self, hook: Callable[[np.ndarray], None]) -> Callable[[np.ndarray], None]:
+        """Register a hook called on the processing thread with each chunk of 16 kHz mono float audio."""
+        self._audio_hooks.append(hook)
         return hook
 
     def start(self, source, sample_rate: int | None = None) -> "Engine":

@@ -6,12 +6,16 @@ thread, so the device can run at its native rate (44.1/48 kHz mics work).
 """
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 
 import numpy as np
 
 from ..errors import AudioError
+
+log = logging.getLogger("wakeword.audio")
 
 NO_MIC_HELP = ("no microphone found (no audio input device). To run on a file instead: "
                "`wakeword detect recording.wav` or `wakeword run --input recording.wav`; "
@@ -73,26 +77,37 @@ class RingBuffer:
 
 
 class Microphone:
-    """An audio source for `Engine.start()`: yields int16 chunks (frames, channels) at the device rate."""
+    """An audio source for `Engine.start()`: yields int16 chunks (frames, channels) at the device rate.
+
+    A microphone that vanishes (stream error, or no audio for `stall_s`) is reopened with backoff
+    (0.5 s doubling to 10 s), re-initialising PortAudio so a re-plugged device or a restarted audio server is
+    seen again; `on_state(False/True)` reports the outage (the daemon turns it into MQTT availability).
+    """
 
     def __init__(self, device: str | int | None = None, sample_rate: int | None = None, channels: int | None = None,
-                 buffer_seconds: float = 10.0) -> None:
+                 buffer_seconds: float = 10.0, stall_s: float = 2.0, on_state=None) -> None:
         sd = _sd()
         if isinstance(device, str) and device.isdigit():
             device = int(device)
-        try:
-            info = sd.query_devices(device, "input")
-        except (ValueError, sd.PortAudioError):
-            if device is None:
-                raise AudioError(NO_MIC_HELP) from None
-            raise AudioError(f"input device {device!r} not found; `wakeword devices` lists them") from None
         self.device = device
+        info = self._query(sd)
         self.name = info["name"]
         self.channels = channels or min(int(info["max_input_channels"]), 2) or 1
         self.sample_rate = int(sample_rate or (16000 if self._supports(sd, 16000) else info["default_samplerate"]))
         self.ring = RingBuffer(int(buffer_seconds * self.sample_rate), self.channels)
-        self.status_flags = 0
+        self.stall_s = stall_s
+        self.on_state = on_state
+        self.status_flags = 0  # PortAudio callback status flags seen (input overflow etc.)
+        self.reopens = 0
         self._closed = threading.Event()
+
+    def _query(self, sd) -> dict:
+        try:
+            return sd.query_devices(self.device, "input")
+        except (ValueError, sd.PortAudioError):
+            if self.device is None:
+                raise AudioError(NO_MIC_HELP) from None
+            raise AudioError(f"input device {self.device!r} not found; `wakeword devices` lists them") from None
 
     def _supports(self, sd, rate: int) -> bool:
         try:
@@ -109,15 +124,46 @@ class Microphone:
     def close(self) -> None:
         self._closed.set()
 
+    def _state(self, ok: bool) -> None:
+        if self.on_state is not None:
+            self.on_state(ok)
+
     def __iter__(self) -> Iterator[np.ndarray]:
         sd = _sd()
-        try:
-            stream = sd.InputStream(device=self.device, samplerate=self.sample_rate, channels=self.channels, dtype="int16",
-                                    callback=self._callback)
-        except sd.PortAudioError as e:
-            raise AudioError(f"cannot open input device {self.name!r}: {e}") from None
-        with stream:
-            while not self._closed.is_set():
-                chunk = self.ring.read(timeout=0.5)
-                if chunk is not None and len(chunk):
-                    yield chunk
+        backoff = 0.5
+        while not self._closed.is_set():
+            try:
+                stream = sd.InputStream(device=self.device, samplerate=self.sample_rate, channels=self.channels,
+                                        dtype="int16", callback=self._callback)
+                with stream:
+                    last = time.monotonic()
+                    announced = False
+                    while not self._closed.is_set():
+                        chunk = self.ring.read(timeout=0.25)
+                        now = time.monotonic()
+                        if chunk is not None and len(chunk):
+                            if not announced:
+                                self._state(True)
+                                announced, backoff = True, 0.5
+                            last = now
+                            yield chunk
+                        elif not stream.active or now - last > self.stall_s:
+                            raise _Lost("the input stream stopped delivering audio")
+            except (_Lost, sd.PortAudioError) as e:
+                if self._closed.is_set():
+                    break
+                self._state(False)
+                log.warning("microphone %r lost (%s); reopening in %.1f s", self.name, e, backoff)
+                if self._closed.wait(backoff):
+                    break
+                backoff = min(backoff * 2, 10.0)
+                self.reopens += 1
+                try:  # rescan devices: a re-plugged mic or a restarted audio server is only seen after re-init
+                    sd._terminate()
+                    sd._initialize()
+                except Exception:
+                    pass
+
+
+class _Lost(Exception):
+    pass

@@ -193,6 +193,7 @@ class MqttSink:
         self._early: set[int] = set()  # PUBACKs that arrived before the sender recorded the mid
         self._in_transit = False  # the sender is inside client.publish() (no lock held there)
         self._avail_mids: set[int] = set()
+        self._online = True  # what availability says: False while detection is impossible (microphone gone)
         self._connected = False
         self._subscribed = False
         self._toggle_sub_mid: int | None = None
@@ -299,6 +300,14 @@ class MqttSink:
 
     __call__ = publish
 
+    def set_available(self, online: bool) -> None:
+        """Say on the availability topic whether detection is running (False while the microphone is gone)."""
+        self._online = online
+        client = self._client
+        if client is not None and self._connected:
+            # not under self._cond: paho may hold its own locks while calling _on_publish, which takes self._cond
+            client.publish(self.config.available_topic, "online" if online else "offline", qos=1, retain=True)
+
     def stop(self, timeout: float = 2.0) -> None:
         """Flush (up to `timeout` s while connected), publish availability 'offline', disconnect."""
         client = self._client
@@ -387,7 +396,7 @@ class MqttSink:
                 log.error("MQTT broker %s:%d refused the connection (%s); retrying, queueing events",
                           cfg.host, cfg.port, reason_code)
             return
-        info = client.publish(cfg.available_topic, "online", qos=1, retain=True)  # before any queued event
+        info = client.publish(cfg.available_topic, "online" if self._online else "offline", qos=1, retain=True)  # first
         sub_mid = client.subscribe([(TOGGLE_OFF, 1), (TOGGLE_ON, 1)])[1] if cfg.hermes else None
         with self._cond:
             self._toggle_sub_mid = sub_mid
