@@ -35,6 +35,11 @@ class ClipSet:
         np.savez(path, audio=(np.clip(audio, -1, 1) * 32767).astype(np.int16), lengths=lengths,
                  voices=np.array(self.voices), texts=np.array(self.texts))
 
+    def without(self, words: set[str]) -> "ClipSet":
+        """The clips whose text contains none of `words` (keeps the phrase out of negative sentences)."""
+        keep = [i for i, t in enumerate(self.texts) if not words & set(re.findall(r"[a-z']+", t.lower()))]
+        return ClipSet([self.clips[i] for i in keep], [self.voices[i] for i in keep], [self.texts[i] for i in keep])
+
     @classmethod
     def load(cls, path: Path) -> "ClipSet":
         z = np.load(path)
@@ -108,6 +113,12 @@ def spread_jobs(voices: list[Voice], texts: list[str], n: int, rng: np.random.Ge
         pool = by_engine[engines[rng.integers(len(engines))]]
         jobs.append(Job(pool[rng.integers(len(pool))], str(rng.choice(texts)), random_prosody(rng), int(rng.integers(1 << 31))))
     return jobs
+
+
+def phrase_words(phrase_texts: list[str], near_misses: list[str]) -> set[str]:
+    """Words of the phrase that must not occur in negative sentences (those also listed as near-misses may)."""
+    allowed = {w for n in near_misses for w in re.findall(r"[a-z']+", n.lower())}
+    return {w for t in phrase_texts for w in re.findall(r"[a-z']+", t.lower())} - allowed
 
 
 def sentences(n: int, rng: np.random.Generator, exclude_words: tuple[str, ...] = ()) -> list[str]:

@@ -50,17 +50,14 @@ def negative_blocks(hours: float, speech: list[np.ndarray], noise_pool: list[np.
         yield ev.level(sp + bg * 10 ** (-rng.uniform(5, 25) / 20) if speech else bg)
 
 
-def evaluate_recipe(recipe, export_dir: Path, variant: str, clips_dir: Path, bg_dir: Path, out_dir: Path,
-                    quick: bool = False) -> dict:
-    from .clips import ClipSet
+def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.ndarray], sentences: list[np.ndarray],
+                    bg_dir: Path, out_dir: Path) -> dict:
     from .pipeline import _load_list
 
     card = step_card(export_dir, recipe.name, variant)
     engine = Engine([card], detector=asdict(BASE))
-    pos_clips = ClipSet.load(clips_dir / "eval_positives.npz").clips
     music = _load_list(bg_dir / "music_eval.npz")
     real = _load_list(bg_dir / "real_eval.npz")
-    sentences = ClipSet.load(clips_dir / "eval_sentences.npz").clips
     cfg = recipe.evaluation
 
     positives, streams = {}, {}

@@ -1,8 +1,9 @@
-"""Train the seed model on the cached features (Keras 3 on tensorflow-cpu).
+"""Train the seed model on cached features (Keras 3 on tensorflow-cpu).
 
-Features are stored as float16 to halve memory; a PyDataset casts one shuffled batch at a time.
-A small slice of windows is kept for a validation loss (a sanity check only: synthetic validation loss
-does not predict real-speech accuracy, notes/data.md).
+Features are stored as float16 to halve memory; a PyDataset casts one shuffled batch at a time from one or
+more feature sets (the mixed windows, plus mined hard negatives when fine-tuning). A slice of the first set
+is kept for a validation loss (a sanity check only: synthetic validation loss does not predict real-speech
+accuracy, notes/data.md).
 """
 from __future__ import annotations
 
@@ -17,37 +18,43 @@ from .keras_model import build
 from .recipe import Training
 
 
-def fit(features_dir: Path, out_dir: Path, cfg: Training, seed: int) -> None:
+def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initial: Path | None = None) -> None:
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    x = np.load(features_dir / "x.npy", mmap_mode="r")
-    y = np.load(features_dir / "y.npy")
-    n = len(x)
-    n_val = max(1, n // 20) if n >= 40 else 0
-    idx = np.random.default_rng(seed).permutation(n)
-    val_idx, train_idx = np.sort(idx[:n_val]), idx[n_val:]
+    xs = [np.load(d / "x.npy", mmap_mode="r") for d in feature_dirs]
+    ys = [np.load(d / "y.npy") for d in feature_dirs]
+    owner = np.concatenate([np.full(len(x), k) for k, x in enumerate(xs)])
+    local = np.concatenate([np.arange(len(x)) for x in xs])
+    n0 = len(xs[0])
+    n_val = n0 // 20 if n0 >= 40 else 0
+    perm = np.random.default_rng(seed).permutation(n0)
+    val_idx = np.sort(perm[:n_val])
+    train_idx = np.concatenate([perm[n_val:], np.arange(n0, len(owner))])
 
     class Batches(keras.utils.PyDataset):
         def __init__(self, indices: np.ndarray, shuffle: bool) -> None:
             super().__init__()
-            self.indices, self.shuffle = indices, shuffle
+            self.indices, self.shuffle = indices.copy(), shuffle
             self.rng = np.random.default_rng(seed)
+            if shuffle:
+                self.rng.shuffle(self.indices)
 
         def __len__(self) -> int:
             return math.ceil(len(self.indices) / cfg.batch_size)
 
         def __getitem__(self, i: int):
-            sel = np.sort(self.indices[i * cfg.batch_size:(i + 1) * cfg.batch_size])
-            return np.asarray(x[sel], np.float32), y[sel][..., None]
+            sel = self.indices[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            xb = np.stack([xs[owner[j]][local[j]] for j in sel]).astype(np.float32)
+            yb = np.stack([ys[owner[j]][local[j]] for j in sel])[..., None]
+            return xb, yb
 
         def on_epoch_end(self) -> None:
             if self.shuffle:
                 self.rng.shuffle(self.indices)
 
-    model = build(cfg.dropout)
-    steps = len(Batches(train_idx, True)) * cfg.epochs
+    model = keras.models.load_model(initial) if initial else build(cfg.dropout)
+    steps = len(Batches(train_idx, False)) * cfg.epochs
     lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="binary_crossentropy",
                   metrics=[keras.metrics.AUC(name="auc"), keras.metrics.Recall(name="recall"),
@@ -56,4 +63,3 @@ def fit(features_dir: Path, out_dir: Path, cfg: Training, seed: int) -> None:
                      epochs=cfg.epochs, verbose=1 if sys.stdout.isatty() else 2)
     model.save(out_dir / "model.keras")
     (out_dir / "history.json").write_text(json.dumps({k: [float(v) for v in vs] for k, vs in hist.history.items()}, indent=1))
-    del tf

@@ -107,7 +107,7 @@ def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, r
     else:
         pools = [p for p in (src.near_misses, src.sentences, src.real_speech) if p]
         weights = np.array([0.45, 0.35, 0.2][: len(pools)])
-        for _ in range(rng.choice([0, 1, 1, 1, 2])):
+        for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):  # often dense speech: false accepts hide in running speech
             pool = pools[rng.choice(len(pools), p=weights / weights.sum())]
             clip, end = augment_speech(pool[rng.integers(len(pool))], rng, src.irs)
             place(speech, clip, int(rng.uniform(-0.5 * end, n - 0.3 * end)), rng.uniform(0.5, 1.0))

@@ -7,11 +7,13 @@ random choice reproducible.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Callable
 
@@ -22,7 +24,7 @@ from . import backgrounds, clips
 from .recipe import Recipe, stage_key
 from .voices import Voice, available_voices
 
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 # The shipped model is the dynamic-range int8 step model: ~8 µs per step against ~35-70 µs for float32 on
 # the same CPU (XNNPACK), probabilities within ~5e-3 of the float model, and it is the one evaluated and
 # whose accuracy the card states. The float32 twin goes to models/reports/<name>/ with its own card.
@@ -78,28 +80,37 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
           f"({', '.join(sorted({v.family for v in eval_voices}))})")
     s = recipe.synthesis
     rng_seed = recipe.seed
+    shared = Path(cache_dir) / "shared"  # stages that do not depend on the phrase, reused by every recipe
 
-    def clips_stage(dirpath: Path) -> None:
-        rng = np.random.default_rng(rng_seed)
-        texts = clips.sentences(s.sentence_clips + s.eval_sentence_clips, rng,
-                                exclude_words=tuple(t.lower().split()[-1].strip(",.") for t in recipe.phrase_texts))
-        train_texts, eval_texts = texts[: s.sentence_clips], texts[s.sentence_clips:]
-        sets = {
-            "positives": clips.phrase_jobs(train_voices, s.positives_per_voice, recipe.phrase_texts, recipe.espeak_phonemes, rng),
-            "eval_positives": clips.spread_jobs(eval_voices, recipe.phrase_texts + recipe.espeak_phonemes, s.eval_positive_clips, rng),
-            "near_misses": clips.spread_jobs(train_voices, recipe.near_misses or ["hey"], s.near_miss_clips, rng),
-            "sentences": clips.spread_jobs(train_voices, train_texts, s.sentence_clips, rng),
-            "eval_sentences": clips.spread_jobs(voices, eval_texts, s.eval_sentence_clips, rng),
-        }
-        # phonemes are only valid for espeak/mbrola voices
-        sets["eval_positives"] = [j if not j.text.startswith("[[") or j.voice.engine in ("espeak", "mbrola")
-                                  else clips.Job(j.voice, recipe.phrase_texts[0], j.prosody, j.seed) for j in sets["eval_positives"]]
-        for name, jobs in sets.items():
-            clips.render(jobs, name).save(dirpath / f"{name}.npz")
+    def set_rng(name: str) -> np.random.Generator:
+        return np.random.default_rng([recipe.seed, zlib.crc32(name.encode())])
 
-    voice_ids = sorted(v.id for v in voices)
-    c_stage = Stage(root, "clips", stage_key(PIPELINE_VERSION, recipe.seed, recipe.phrase_texts, recipe.espeak_phonemes,
-                                             recipe.near_misses, recipe.holdout_families, s, voice_ids)).run(clips_stage)
+    # Sentences do not depend on the phrase (sentences that contain it are filtered out when used), so every
+    # recipe with the same seed shares them; each clip set is a stage of its own, keyed by its exact jobs.
+    texts = clips.sentences(s.sentence_clips + s.eval_sentence_clips, set_rng("sentences"))
+    eval_positive_jobs = [j if not j.text.startswith("[[") or j.voice.engine in ("espeak", "mbrola")
+                          else clips.Job(j.voice, recipe.phrase_texts[0], j.prosody, j.seed)  # phonemes: espeak only
+                          for j in clips.spread_jobs(eval_voices, recipe.phrase_texts + recipe.espeak_phonemes,
+                                                     s.eval_positive_clips, set_rng("eval_positives"))]
+    sets = {
+        "positives": (root, clips.phrase_jobs(train_voices, s.positives_per_voice, recipe.phrase_texts,
+                                              recipe.espeak_phonemes, set_rng("positives"))),
+        "eval_positives": (root, eval_positive_jobs),
+        "near_misses": (root, clips.spread_jobs(train_voices, recipe.near_misses or ["hey"], s.near_miss_clips,
+                                                set_rng("near_misses"))),
+        "sentences": (shared, clips.spread_jobs(train_voices, texts[: s.sentence_clips], s.sentence_clips, set_rng("s"))),
+        "eval_sentences": (shared, clips.spread_jobs(voices, texts[s.sentence_clips:], s.eval_sentence_clips, set_rng("e"))),
+    }
+    clip_dirs = {}
+    for name, (where, jobs) in sets.items():
+        st = Stage(where, f"clips_{name}", stage_key(PIPELINE_VERSION, name, jobs))
+        st.run(lambda d, name=name, jobs=jobs: clips.render(jobs, name).save(d / "clips.npz"))
+        clip_dirs[name] = st.dir / "clips.npz"
+    banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
+
+    def load(name: str) -> list[np.ndarray]:
+        cs = clips.ClipSet.load(clip_dirs[name])
+        return cs.without(banned).clips if "sentences" in name else cs.clips
 
     def bg_stage(dirpath: Path) -> None:
         music = [] if quick else backgrounds.music_tracks(Path(cache_dir) / "downloads")
@@ -109,39 +120,54 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
             _save_list(dirpath / f"{label}_train.npz", tr)
             _save_list(dirpath / f"{label}_eval.npz", ev)
 
-    b_stage = Stage(root, "backgrounds", stage_key(PIPELINE_VERSION, recipe.real_negative_dirs, quick)).run(bg_stage)
+    b_stage = Stage(shared, "backgrounds", stage_key(PIPELINE_VERSION, recipe.real_negative_dirs, quick)).run(bg_stage)
     if stop_after == "backgrounds":
         return root
 
     geom = StepGeometry()
+    clips_key = stage_key(*(str(p) for p in clip_dirs.values()))
 
     def feat_stage(dirpath: Path) -> None:
         from .mixing import Sources, make_features
 
         rng = np.random.default_rng(rng_seed + 1)
-        src = Sources(
-            positives=clips.ClipSet.load(c_stage.dir / "positives.npz").clips,
-            near_misses=clips.ClipSet.load(c_stage.dir / "near_misses.npz").clips,
-            sentences=clips.ClipSet.load(c_stage.dir / "sentences.npz").clips,
-            real_speech=_load_list(b_stage.dir / "real_train.npz"),
-            music=_load_list(b_stage.dir / "music_train.npz"),
-            irs=backgrounds.impulse_responses(rng),
-        )
+        src = Sources(positives=load("positives"), near_misses=load("near_misses"), sentences=load("sentences"),
+                      real_speech=_load_list(b_stage.dir / "real_train.npz"), music=_load_list(b_stage.dir / "music_train.npz"),
+                      irs=backgrounds.impulse_responses(rng))
         m = recipe.mixing
         x, y = make_features(src, m, geom, m.positive_windows, m.negative_windows, rng_seed + 2)
         np.save(dirpath / "x.npy", x)
         np.save(dirpath / "y.npy", y)
 
-    f_stage = Stage(root, "features", stage_key(PIPELINE_VERSION, c_stage.key, b_stage.key, recipe.mixing)).run(feat_stage)
+    f_stage = Stage(root, "features", stage_key(PIPELINE_VERSION, clips_key, b_stage.key, recipe.mixing)).run(feat_stage)
     if stop_after == "features":
         return root
 
     def train_stage(dirpath: Path) -> None:
         from .fit import fit
 
-        fit(f_stage.dir, dirpath, recipe.training, recipe.seed)
+        fit([f_stage.dir], dirpath, recipe.training, recipe.seed)
 
     t_stage = Stage(root, "train", stage_key(PIPELINE_VERSION, f_stage.key, recipe.training, recipe.seed)).run(train_stage)
+
+    def mine_stage(dirpath: Path) -> None:
+        from .mine import mine
+
+        mine(t_stage.dir / "model.keras", dirpath, recipe.mining,
+             speech=load("sentences") + load("near_misses") + _load_list(b_stage.dir / "real_train.npz"),
+             music=_load_list(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=rng_seed + 3)
+
+    m_stage = Stage(root, "mine", stage_key(PIPELINE_VERSION, t_stage.key, recipe.mining)).run(mine_stage)
+
+    def finetune_stage(dirpath: Path) -> None:
+        from .fit import fit
+
+        m = recipe.mining
+        tune = dataclasses.replace(recipe.training, epochs=m.epochs, learning_rate=m.learning_rate)
+        fit([f_stage.dir] + [m_stage.dir] * m.copies, dirpath, tune, recipe.seed + 1, initial=t_stage.dir / "model.keras")
+
+    ft_stage = Stage(root, "finetune", stage_key(PIPELINE_VERSION, m_stage.key)).run(finetune_stage)
+    t_stage = ft_stage  # export the fine-tuned model
 
     def export_stage(dirpath: Path) -> None:
         from .export_stage import export_all
@@ -155,7 +181,7 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     def eval_stage(dirpath: Path) -> None:
         from .evaluate import evaluate_recipe
 
-        evaluate_recipe(recipe, e_stage.dir, SHIPPED, c_stage.dir, b_stage.dir, dirpath, quick=quick)
+        evaluate_recipe(recipe, e_stage.dir, SHIPPED, load("eval_positives"), load("eval_sentences"), b_stage.dir, dirpath)
 
     v_stage = Stage(root, "evaluate", stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick)).run(eval_stage)
     _install(recipe, e_stage.dir, v_stage.dir, Path(out_dir), time.time() - t_start)
@@ -199,6 +225,7 @@ def _shrink(recipe: Recipe) -> None:
     recipe.synthesis.eval_positive_clips = recipe.synthesis.eval_sentence_clips = 4
     recipe.mixing.positive_windows, recipe.mixing.negative_windows = 16, 16
     recipe.training.epochs, recipe.training.batch_size = 1, 8
+    recipe.mining.hours, recipe.mining.epochs, recipe.mining.max_windows = 0.02, 1, 8
     recipe.evaluation.negative_hours = 0.01
     recipe.real_negative_dirs = []
 

@@ -42,6 +42,18 @@ class Training:
 
 
 @dataclass
+class Mining:
+    """Hard-negative mining: score training-only negative streams with the first model, keep the windows it
+    fires on, and fine-tune on the features plus `copies` copies of those windows."""
+    hours: float = 2.0
+    min_prob: float = 0.2
+    max_windows: int = 4000
+    epochs: int = 4
+    learning_rate: float = 0.0005
+    copies: int = 2
+
+
+@dataclass
 class Evaluation:
     snr_db: list[float] = field(default_factory=lambda: [0.0, 5.0, 10.0, 20.0])
     negative_hours: float = 5.0
@@ -63,6 +75,7 @@ class Recipe:
     synthesis: Synthesis = field(default_factory=Synthesis)
     mixing: Mixing = field(default_factory=Mixing)
     training: Training = field(default_factory=Training)
+    mining: Mining = field(default_factory=Mining)
     evaluation: Evaluation = field(default_factory=Evaluation)
     path: Path | None = None
 
@@ -72,7 +85,7 @@ class Recipe:
         data = yaml.safe_load(path.read_text()) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a recipe is a YAML mapping")
-        sections = {"synthesis": Synthesis, "mixing": Mixing, "training": Training, "evaluation": Evaluation}
+        sections = {"synthesis": Synthesis, "mixing": Mixing, "training": Training, "mining": Mining, "evaluation": Evaluation}
         kwargs = {}
         known = {f.name for f in dataclasses.fields(cls)} - {"path"}
         for key, value in data.items():
