@@ -141,7 +141,38 @@ def probabilities(engine, blocks: Iterable[np.ndarray]) -> dict[str, np.ndarray]
     return {k: np.concatenate(v) if v else np.zeros(0, np.float32) for k, v in got.items()}
 
 
-def event_times(probs: np.ndarray, cfg: DetectorConfig, geometry: StepGeometry) -> np.ndarray:
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """A probability trace with explicit step end times: how a peer engine's scores (or ours) enter `sweep`.
+
+    `times[t]` is the stream time (s) at the end of the audio consumed when `probs[t]` was produced;
+    `step_seconds` is the nominal step (it converts the detector's refractory period to steps);
+    `duration_s`, if given, is the stream's length for FA/h (default: len(probs) * step_seconds).
+    """
+    probs: np.ndarray
+    times: np.ndarray
+    step_seconds: float
+    duration_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.probs) != len(self.times):
+            raise ValueError(f"Trace: {len(self.probs)} probabilities but {len(self.times)} times")
+
+    @property
+    def seconds(self) -> float:
+        return self.duration_s if self.duration_s is not None else len(self.probs) * self.step_seconds
+
+    @classmethod
+    def from_geometry(cls, probs: np.ndarray, geometry: StepGeometry, duration_s: float | None = None) -> "Trace":
+        """Our model's trace: step t ends at `geometry.step_end_time(t)`."""
+        return cls(np.asarray(probs), geometry.step_end_times(len(probs)), geometry.step_seconds, duration_s)
+
+
+def event_times(probs: np.ndarray | Trace, cfg: DetectorConfig, geometry: StepGeometry | None = None) -> np.ndarray:
+    """Stream times of the detector's events on a trace (a bare array is timed by `geometry`)."""
+    if isinstance(probs, Trace):
+        times = probs.times
+        return np.array([times[t.step] for t in TriggerDetector(cfg, probs.step_seconds).scan(probs.probs)])
     return np.array([geometry.step_end_time(t.step) for t in TriggerDetector(cfg, geometry.step_seconds).scan(probs)])
 
 
@@ -164,10 +195,16 @@ def score_positives(times: np.ndarray, spans: list[tuple[float, float]]) -> tupl
     return hits, lat
 
 
-def sweep(positives: dict[str, tuple[np.ndarray, list[tuple[float, float]]]], negative_probs: np.ndarray,
-          base: DetectorConfig, geometry: StepGeometry, thresholds: Iterable[float] = THRESHOLDS) -> list[dict]:
-    """DET curve rows: threshold, FA/h on the negatives, and per positive condition FRR and latency percentiles."""
-    hours = len(negative_probs) * geometry.step_seconds / 3600
+def sweep(positives: dict[str, tuple[np.ndarray | Trace, list[tuple[float, float]]]], negative_probs: np.ndarray | Trace,
+          base: DetectorConfig, geometry: StepGeometry | None = None, thresholds: Iterable[float] = THRESHOLDS
+          ) -> list[dict]:
+    """DET curve rows: threshold, FA/h on the negatives, and per positive condition FRR and latency percentiles.
+
+    Traces are either bare arrays of our model's steps (timed by `geometry`) or `Trace`s with explicit
+    step end times (a peer engine's scores); `geometry` may be None when every trace is a `Trace`.
+    """
+    hours = (negative_probs.seconds if isinstance(negative_probs, Trace)
+             else len(negative_probs) * geometry.step_seconds) / 3600
     rows = []
     for thr in thresholds:
         cfg = base.replace(threshold=float(thr), rearm_threshold=min(base.rearm, float(thr) / 2))

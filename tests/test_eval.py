@@ -1,0 +1,35 @@
+"""`wakeword eval`: recall per SNR, false accepts per hour, DET curve and latency on directories of clips."""
+import json
+import subprocess
+import sys
+
+from conftest import tts, write
+
+
+def test_eval_on_directories_of_clips(tmp_path):
+    pos, neg = tmp_path / "pos", tmp_path / "neg"
+    pos.mkdir()
+    neg.mkdir()
+    for i, (voice, text) in enumerate([("awb", "Hey Saffy."), ("slt", "Hey Saffy."), ("rms", "Hey, Saffy."), ("kal16", "Hey Saffee.")]):
+        write(pos / f"p{i}.wav", tts(text, voice) * 0.5)
+    for i, text in enumerate(["The weather is nice today.", "Please pass the salt and pepper.", "Happy birthday to you."]):
+        write(neg / f"n{i}.wav", tts(text, "slt") * 0.5)
+    out = tmp_path / "report"
+    r = subprocess.run([sys.executable, "-m", "wakeword", "eval", "--model", "hey_ssafy", "--positives", str(pos),
+                        "--negatives", str(neg), "--snr", "10", "--snr", "20", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["positives"] == 4 and summary["negative_hours"] > 0
+    assert 0 <= summary["recall_10db"] <= 1 and summary["recall_20db"] >= 0.5
+    assert summary["false_accepts"] == 0
+    report = json.loads((out / "eval.json").read_text())
+    assert len(report["curve"]) > 10 and (out / "det.png").stat().st_size > 1000
+    recalls = [1 - row["frr_20db"] for row in report["curve"]]
+    assert recalls == sorted(recalls, reverse=True)  # recall can only fall as the threshold rises
+
+
+def test_eval_refuses_an_empty_directory(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "wakeword", "eval", "--model", "hey_ssafy", "--positives", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "no .wav files" in r.stderr and "Traceback" not in r.stderr
