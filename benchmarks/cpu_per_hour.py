@@ -5,9 +5,9 @@
 Runs the same code path as `wakeword detect` (Engine.detect over a memory-mapped WAV) on a generated
 recording (speech-shaped noise with tones; the engine's cost does not depend on content), for the
 float32 and the int8 step model, and reports process CPU time (user+sys, all threads) per hour of audio.
-In the same run, on the same file, it measures the peer pymicro-wakeword 2.5.0 (its alexa model) in its own
-virtual environment, created under .cache/peers/ on first use, and reports our/peer ratios (these machines are
-shared and noisy: only same-run ratios mean much). Writes benchmarks/results/cpu_per_hour.json.
+In the same run, on the same file, it measures the peers pymicro-wakeword 2.5.0 and openWakeWord (alexa models,
+benchmarks/peers/) in their own virtual environments, created under .cache/peers/ on first use, and reports
+our/peer ratios (these machines are shared and noisy: only same-run ratios mean much). Writes benchmarks/results/cpu_per_hour.json.
 """
 from __future__ import annotations
 
@@ -72,21 +72,19 @@ def measure(model: str | Path, wav: Path, seconds: float, repeats: int) -> dict:
             "runs_cpu_s": [round(r[0], 3) for r in runs]}
 
 
-PEER_VENV = HERE.parent / ".cache" / "peers" / "pymicro"
+sys.path.insert(0, str(HERE / "peers"))
 
 
-def measure_pymicro(wav: Path, seconds: float, repeats: int) -> dict:
-    py = PEER_VENV / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "pymicro-wakeword==2.5.0"], check=True)
+def measure_peer(name: str, python: Path, script: str, wav: Path, seconds: float, repeats: int) -> dict:
+    """CPU of a peer's streaming loop (start-up excluded) on the same file, in its own virtual environment."""
     runs = []
-    for _ in range(repeats + 1):  # first run warms the page cache, like our warm-up pass
-        out = subprocess.run([str(py), str(HERE / "peers" / "pymicro_cpu.py"), str(wav)], check=True,
-                             capture_output=True, text=True).stdout
-        runs.append(json.loads(out)["cpu_s"])
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(repeats + 1):  # the first run warms the page cache, like our warm-up pass
+            out = Path(tmp) / "p.npz"
+            subprocess.run([str(python), str(HERE / "peers" / script), str(wav), str(out)], check=True, capture_output=True)
+            runs.append(float(np.load(out)["cpu_s"]))
     cpu = statistics.median(runs[1:])
-    return {"model": "pymicro-wakeword 2.5.0 alexa", "interpreter": "its bundled TFLite", "audio_seconds": seconds,
+    return {"model": name, "interpreter": "its own", "audio_seconds": seconds,
             "cpu_seconds_per_hour": round(cpu * 3600 / seconds, 2), "percent_of_one_core": round(100 * cpu / seconds, 3),
             "runs_cpu_s": [round(r, 3) for r in runs[1:]]}
 
@@ -104,18 +102,25 @@ def main() -> None:
         seconds = make_audio(wav, a.minutes)
         results = {name: measure(m, wav, seconds, a.repeats) for name, m in variants.items()}
         if not a.no_peers:
-            results["pymicro-wakeword"] = measure_pymicro(wav, seconds, a.repeats)
+            import venvs
+
+            results["pymicro-wakeword"] = measure_peer("pymicro-wakeword 2.5.0 alexa", venvs.pymicro(), "pymicro_probs.py",
+                                                       wav, seconds, a.repeats)
+            results["openWakeWord"] = measure_peer("openWakeWord alexa_v0.1 (wyoming-openwakeword 1.8.2 pipeline)",
+                                                   venvs.oww(), "oww_probs.py", wav, seconds, a.repeats)
             for name in variants:
-                results[name]["ratio_to_pymicro"] = round(results[name]["cpu_seconds_per_hour"] /
-                                                          results["pymicro-wakeword"]["cpu_seconds_per_hour"], 3)
+                for peer in ("pymicro-wakeword", "openWakeWord"):
+                    results[name][f"ratio_to_{peer}"] = round(results[name]["cpu_seconds_per_hour"] /
+                                                              results[peer]["cpu_seconds_per_hour"], 3)
     out = {"machine": {"cpu": cpu_model_name(), "cores": __import__("os").cpu_count(), "python": platform.python_version(),
                        "numpy": np.__version__, "date": time.strftime("%Y-%m-%d")}, "results": results}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1))
-    print("| engine / step model | interpreter | CPU s per hour of audio | % of one core | ratio to pymicro |\n|---|---|---|---|---|")
+    print("| engine / step model | CPU s per hour of audio | % of one core | ours / pymicro | ours / openWakeWord |\n"
+          "|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['interpreter']} | {r['cpu_seconds_per_hour']} | {r['percent_of_one_core']} | "
-              f"{r.get('ratio_to_pymicro', '')} |")
+        print(f"| {name} | {r['cpu_seconds_per_hour']} | {r['percent_of_one_core']} | "
+              f"{r.get('ratio_to_pymicro-wakeword', '')} | {r.get('ratio_to_openWakeWord', '')} |")
 
 
 if __name__ == "__main__":

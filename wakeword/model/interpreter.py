@@ -6,6 +6,7 @@ user names; no pip wheel ships one (notes/platform.md), so without it we refuse 
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
@@ -53,6 +54,25 @@ def backend_name() -> str:
     return _module(os.environ.get("WAKEWORD_INTERPRETER"))[0]
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence native-code chatter on fd 2 (our stderr is for one-line errors and events' status only)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _load_delegate(mod, path: str):
     """load_delegate with a one-line error; silences the half-built Delegate's noisy __del__ on failure."""
     if not os.path.isfile(path):
@@ -91,8 +111,10 @@ def load_interpreter(model_path: str | None = None, model_content: bytes | None 
             raise ModelError(f"{label}: needs Flex ops {', '.join(sorted(flex))} that {name} cannot run; {FLEX_HELP}")
         delegates = [_load_delegate(mod, flex_delegate)]
     try:
-        interp = mod.Interpreter(model_content=model_content, experimental_delegates=delegates or None, num_threads=num_threads)
-        interp.allocate_tensors()
+        with _quiet_native_stderr():  # the C++ runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate" here
+            interp = mod.Interpreter(model_content=model_content, experimental_delegates=delegates or None,
+                                     num_threads=num_threads)
+            interp.allocate_tensors()
     except (ValueError, RuntimeError) as e:
         raise ModelError(f"{label}: {name} cannot load the model ({str(e).strip().splitlines()[0]})") from None
     return Loaded(interp, name, flex)
