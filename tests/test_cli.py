@@ -7,6 +7,7 @@ import numpy as np
 from scipy.io import wavfile
 from scipy.signal import resample_poly
 
+from conftest import PLUMBING_THRESHOLD
 from test_wav import pcm24
 
 
@@ -52,7 +53,7 @@ def test_formats_rates_and_channels_are_converted(tmp_path, phrase):
         paths.append(str(tmp_path / name))
     pcm24(tmp_path / "i24.wav", audio)
     paths.append(str(tmp_path / "i24.wav"))
-    r = run("detect", *paths)
+    r = run("detect", *paths, "--threshold", str(PLUMBING_THRESHOLD))
     assert r.returncode == 0, r.stderr
     by_file = {}
     for e in events(r.stdout):

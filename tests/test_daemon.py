@@ -148,3 +148,27 @@ def test_detection_audio_is_captured(tmp_path, phrase):
     assert abs(len(clip) / 16000 - 2.0) < 0.05
     start = int((event["time"] - 1.5) * 16000)
     assert np.abs(clip - audio[start:start + len(clip)]).max() < 1e-3  # the very audio around the phrase
+
+
+def test_sighup_reloads_the_config_without_dropping_audio(tmp_path, phrase):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("models: [alexa]\n")
+    proc = subprocess.Popen(CMD + ["--config", str(cfg), "--input", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        feed(proc, phrase[2])
+        cfg.write_text("models: [hey_ssafy]\n")
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        offset = len(phrase[2]) / 16000
+        feed(proc, phrase[2])
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+        out = [json.loads(line) for line in proc.stdout.read().decode().splitlines()]
+        assert len(out) == 1 and out[0]["wake_word"] == "hey_ssafy"  # only after the reload swapped the model in
+        assert offset + phrase[1] <= out[0]["time"] <= offset + phrase[1] + 0.6  # stream time continues across the reload
+        assert b"configuration reloaded" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()

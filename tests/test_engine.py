@@ -5,12 +5,18 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
+from conftest import PLUMBING_THRESHOLD
 from wakeword import Detection, Engine
 
 
 @pytest.fixture(scope="module")
 def engine():
     return Engine(["hey_ssafy"])
+
+
+@pytest.fixture(scope="module")
+def plumbing():
+    return Engine(["hey_ssafy"], threshold=PLUMBING_THRESHOLD)
 
 
 def trace(engine, chunks, rate=16000):
@@ -38,7 +44,8 @@ def test_negative_speech_gives_nothing(engine, negative):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_random_chunking_gives_same_probabilities_and_events(engine, phrase, seed):
+def test_random_chunking_gives_same_probabilities_and_events(plumbing, phrase, seed):
+    engine = plumbing
     audio = phrase[2]
     whole_p, whole_e = trace(engine, [audio])
     rng = np.random.default_rng(seed)
@@ -51,7 +58,8 @@ def test_random_chunking_gives_same_probabilities_and_events(engine, phrase, see
 
 @pytest.mark.parametrize("rate,channels,dtype", [(16000, 1, np.int16), (48000, 2, np.float32), (44100, 1, np.int16),
                                                  (22050, 2, np.int32), (8000, 1, np.float64)])
-def test_any_rate_channels_and_sample_type(engine, phrase, rate, channels, dtype):
+def test_any_rate_channels_and_sample_type(plumbing, phrase, rate, channels, dtype):
+    engine = plumbing
     audio, end = phrase[2], phrase[1]
     x = audio if rate == 16000 else resample_poly(audio, rate // np.gcd(rate, 16000), 16000 // np.gcd(rate, 16000))
     if channels == 2:
@@ -69,7 +77,7 @@ def test_callbacks_iterator_and_context_manager(phrase):
     path, end, audio = phrase
     got, raised = [], threading.Event()
 
-    with Engine(["hey_ssafy"]) as engine:
+    with Engine(["hey_ssafy"], threshold=PLUMBING_THRESHOLD) as engine:
         @engine.on_detection
         def bad(d):
             raised.set()
@@ -99,11 +107,11 @@ def test_stop_ends_an_endless_source(phrase):
 
 def test_two_models_share_one_front_end(phrase):
     audio = phrase[2]
-    both = Engine(["hey_ssafy", "alexa"])
+    both = Engine(["hey_ssafy", "alexa"], threshold=PLUMBING_THRESHOLD)
     probs = {}
     both.on_scores(lambda name, p: probs.setdefault(name, []).append(p))
     events = list(both.detect([audio]))
-    single_p, _ = trace(Engine(["alexa"]), [audio])
+    single_p, _ = trace(Engine(["alexa"], threshold=PLUMBING_THRESHOLD), [audio])
     assert np.array_equal(np.concatenate(probs["alexa"]), single_p)
     assert [e.wake_word for e in events] == ["hey_ssafy"]
 

@@ -80,3 +80,29 @@ def test_no_microphone_says_how_to_run_on_a_file(tmp_path):
     r = subprocess.run([sys.executable, "-m", "wakeword", "run"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "no microphone found" in r.stderr and "wakeword detect" in r.stderr
+
+
+def test_live_phrases_reach_stdout_plain_and_hermes_topics_across_a_broker_outage(phrase):
+    topics = ["wakeword/+/detected", "hermes/hotword/+/detected"]
+    with virtual_microphone() as mic, mosquitto(persistence=True) as broker:
+        proc = start_daemon(mic.env, "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port), "--site-id", "porch",
+                            "--hermes")
+        try:
+            with observer(broker.port, topics, client_id="obs-porch", clean=False) as obs:
+                time.sleep(0.5)
+                mic.play(str(phrase[0]))
+                got = {obs.get(timeout=10)[0] for _ in range(2)}
+                assert got == {"wakeword/porch/detected", "hermes/hotword/hey_ssafy/detected"}
+                assert len(read_until(proc.stdout, lambda line: True, 5)) == 1
+            broker.stop()  # the consumer goes away; the event must not be lost
+            mic.play(str(phrase[0]))
+            assert len(read_until(proc.stdout, lambda line: True, 5)) == 1  # stdout still gets it at once
+            broker.start()
+            with observer(broker.port, topics, client_id="obs-porch", clean=False) as obs:
+                got = {obs.get(timeout=30)[0] for _ in range(2)}
+                assert got == {"wakeword/porch/detected", "hermes/hotword/hey_ssafy/detected"}
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=5) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()

@@ -73,6 +73,7 @@ class Service:
             self.mqtt = MqttSink(cfg.mqtt, on_toggle=lambda on: log.info("detection %s by Hermes toggle", "resumed" if on else "paused"))
         self.source = open_source(cfg, on_state=self._microphone_state)
         self.last_audio = 0.0
+        self._overflows_reported = 0
         self.receiving = threading.Event()
         self.engine.on_scores(self._audio_flows)
         self.engine.on_detection(self._deliver)
@@ -110,6 +111,29 @@ class Service:
               f"{getattr(self.source, 'name', 'audio')} ({self.engine.models[0].backend})", file=sys.stderr, flush=True)
         self.engine.start(self.source)
 
+    def reload(self, cfg: Config) -> bool:
+        """Apply a new config without reopening the audio source; False if the source itself changed."""
+        if cfg.audio != self.cfg.audio or cfg.capture != self.cfg.capture:
+            return False
+        self.engine.configure(cfg.models or None, detector=cfg.detector, flex_delegate=cfg.flex_delegate)
+        if cfg.mqtt != self.cfg.mqtt:
+            if self.mqtt:
+                self.mqtt.stop(timeout=1.5)
+            self.mqtt = None
+            if cfg.mqtt:
+                from .sinks.mqtt import MqttSink
+
+                self.mqtt = MqttSink(cfg.mqtt).start()
+        self.cfg = cfg
+        return True
+
+    def report_overflows(self) -> None:
+        """Log audio the ring buffer had to drop (the processing thread fell behind): never silent."""
+        ring = getattr(self.source, "ring", None)
+        if ring is not None and ring.overflows > self._overflows_reported:
+            log.warning("audio overflow: %d samples dropped so far (processing fell behind the microphone)", ring.overflows)
+            self._overflows_reported = ring.overflows
+
     def alive(self) -> bool:
         return self.engine._thread is not None and self.engine._thread.is_alive()
 
@@ -144,16 +168,18 @@ def run(args) -> int:
                 ready_sent = True
             if reload.is_set():
                 reload.clear()
+                notifier.notify("RELOADING=1")
                 try:
                     new_cfg = build_config(args)
+                    if not service.reload(new_cfg):  # the audio source changed: rebuild everything
+                        service.stop()
+                        service = Service(new_cfg, notifier)
+                        service.start()
+                    log.info("configuration reloaded")
                 except WakewordError as e:
                     log.error("config reload failed, keeping the running config: %s", e)
-                    continue
-                notifier.notify("RELOADING=1")
-                service.stop()
-                service = Service(new_cfg, notifier)
-                service.start()
                 notifier.notify("READY=1")
+            service.report_overflows()
             if not service.alive():
                 if service.engine.error:
                     raise service.engine.error

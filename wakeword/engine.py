@@ -62,6 +62,7 @@ class Detection:
 class _ModelSlot:
     def __init__(self, model: StepModel, detector: TriggerDetector) -> None:
         self.model, self.detector = model, detector
+        self.offset_s = 0.0  # stream time at which this model started (non-zero after a mid-stream configure())
 
 
 class Engine:
@@ -69,20 +70,9 @@ class Engine:
 
     def __init__(self, models: Sequence[str | os.PathLike | ModelCard] | None = None, *, threshold: float | None = None,
                  detector: dict | None = None, flex_delegate: str | None = None, channel: int | None = None) -> None:
-        refs = list(models) if models else list_bundled()
-        if not refs:
-            raise ModelError("no models given and none bundled; pass --model PATH")
-        cards = [r if isinstance(r, ModelCard) else ModelCard.load(r) for r in refs]
-        fe = cards[0].frontend
-        for c in cards[1:]:
-            if c.frontend != fe:
-                raise ModelError(f"models {cards[0].name} and {c.name} need different front ends; run them in separate engines")
-        self.frontend_config = fe
         self.channel = channel
-        self._slots = []
-        for card in cards:
-            cfg = DetectorConfig.from_card(card.detector).replace(**{**(detector or {}), "threshold": threshold})
-            self._slots.append(_ModelSlot(StepModel(card, flex_delegate), TriggerDetector(cfg, card.geometry.step_seconds)))
+        self._slots = self._build_slots(models, threshold, detector, flex_delegate)
+        self.frontend_config = self._slots[0].model.card.frontend
         self._callbacks: list[Callable[[Detection], None]] = []
         self._score_hooks: list[Callable[[str, np.ndarray], None]] = []
         self._audio_hooks: list[Callable[[np.ndarray], None]] = []
@@ -94,6 +84,35 @@ class Engine:
         self._dispatch: queue.Queue = queue.Queue()
         self.error: BaseException | None = None
         self.reset()
+
+    @staticmethod
+    def _build_slots(models, threshold, detector, flex_delegate) -> list[_ModelSlot]:
+        refs = list(models) if models else list_bundled()
+        if not refs:
+            raise ModelError("no models given and none bundled; pass --model PATH")
+        cards = [r if isinstance(r, ModelCard) else ModelCard.load(r) for r in refs]
+        for c in cards[1:]:
+            if c.frontend != cards[0].frontend:
+                raise ModelError(f"models {cards[0].name} and {c.name} need different front ends; run them in separate engines")
+        slots = []
+        for card in cards:
+            cfg = DetectorConfig.from_card(card.detector).replace(**{**(detector or {}), "threshold": threshold})
+            slots.append(_ModelSlot(StepModel(card, flex_delegate), TriggerDetector(cfg, card.geometry.step_seconds)))
+        return slots
+
+    def configure(self, models=None, *, threshold: float | None = None, detector: dict | None = None,
+                  flex_delegate: str | None = None) -> None:
+        """Swap in new models / detector settings while running (config reload); audio keeps flowing.
+
+        The new models start from fresh states at the next chunk; they must use the same front end.
+        """
+        slots = self._build_slots(models, threshold, detector, flex_delegate)
+        if slots[0].model.card.frontend != self.frontend_config:
+            raise ModelError("the new models need a different front end; restart instead of reloading")
+        fe = self._frontend
+        for slot in slots:  # frames already consumed by the front end are before this model's step 0
+            slot.offset_s = fe.frames_emitted * fe.config.hop / fe.config.sample_rate
+        self._slots = slots  # one reference swap: the processing thread sees the old or the new list, whole
 
     # ---- synchronous core -------------------------------------------------------------------------
     @property
@@ -112,6 +131,7 @@ class Engine:
         for s in self._slots:
             s.model.reset()
             s.detector.reset()
+            s.offset_s = 0.0
 
     def process(self, chunk: np.ndarray, sample_rate: int | None = None) -> list[Detection]:
         """Feed one chunk of the current stream; returns the detections it completed."""
@@ -125,7 +145,7 @@ class Engine:
             hook(audio)
         frames = self._frontend.process(audio)
         out = []
-        for slot in self._slots:
+        for slot in self._slots[:]:
             first_step = slot.model.steps
             probs = slot.model.process_frames(frames)
             for hook in self._score_hooks:
@@ -135,8 +155,8 @@ class Engine:
                 if trig is not None:
                     g = slot.model.card.geometry
                     self._sequence += 1
-                    out.append(Detection(slot.model.name, round(trig.score, 4), g.step_end_time(trig.onset_step),
-                                         g.step_end_time(first_step + i), time.time(), self._sequence,
+                    out.append(Detection(slot.model.name, round(trig.score, 4), slot.offset_s + g.step_end_time(trig.onset_step),
+                                         slot.offset_s + g.step_end_time(first_step + i), time.time(), self._sequence,
                                          slot.model.card.version, self._source_name))
         return out
 

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from .. import evaluation as ev
 from ..detector import DetectorConfig
@@ -66,7 +67,9 @@ def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.n
         streams[f"{snr:g}db"] = st
         positives[f"{snr:g}db"] = (ev.probabilities(engine, [st.audio])[recipe.name], st.spans)
     rng = np.random.default_rng(recipe.seed + 7)
-    neg = ev.probabilities(engine, negative_blocks(cfg.negative_hours, sentences + real, music, rng))[recipe.name]
+    blocks = tqdm(negative_blocks(cfg.negative_hours, sentences + real, music, rng), total=int(np.ceil(cfg.negative_hours * 60)),
+                  desc="evaluating negatives (min)")
+    neg = ev.probabilities(engine, blocks)[recipe.name]
     neg_hours = len(neg) * card.geometry.step_seconds / 3600
 
     curve = ev.sweep(positives, neg, BASE, card.geometry)
