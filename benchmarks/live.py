@@ -51,7 +51,7 @@ def main() -> None:
     import paho.mqtt.client as mqtt
 
     tmp = Path(tempfile.mkdtemp())
-    audio, end = in_noise(tts("Hey Saffy."), 15.0, before_s=0.5, after_s=1.0)
+    audio, end = in_noise(tts("Hey, Saffy."), 15.0, before_s=0.5, after_s=1.0)  # the tests' phrase (conftest.phrase)
     wav = str(write(tmp / "phrase.wav", audio))
     arrivals: list[float] = []
     got = threading.Event()

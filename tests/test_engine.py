@@ -118,3 +118,10 @@ def test_two_models_share_one_front_end(phrase):
 
 def test_threshold_override(phrase):
     assert list(Engine(["hey_ssafy"], threshold=0.999).detect(phrase[0])) == []
+
+
+def test_detector_overrides_from_config_and_threshold_argument():
+    e = Engine(["hey_ssafy"], detector={"threshold": 0.7, "patience": 4})
+    cfg = e.detector_config("hey_ssafy")
+    assert cfg.threshold == 0.7 and cfg.patience == 4
+    assert Engine(["hey_ssafy"], threshold=0.6, detector={"threshold": 0.7}).detector_config("hey_ssafy").threshold == 0.6

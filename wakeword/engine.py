@@ -96,7 +96,8 @@ class Engine:
                 raise ModelError(f"models {cards[0].name} and {c.name} need different front ends; run them in separate engines")
         slots = []
         for card in cards:
-            cfg = DetectorConfig.from_card(card.detector).replace(**{**(detector or {}), "threshold": threshold})
+            overrides = {**(detector or {}), **({"threshold": threshold} if threshold is not None else {})}
+            cfg = DetectorConfig.from_card(card.detector).replace(**overrides)
             slots.append(_ModelSlot(StepModel(card, flex_delegate), TriggerDetector(cfg, card.geometry.step_seconds)))
         return slots
 

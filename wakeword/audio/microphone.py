@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import AudioError
 
 log = logging.getLogger("wakeword.audio")
+BLOCK_S = 0.1
 
 NO_MIC_HELP = ("no microphone found (no audio input device). To run on a file instead: "
                "`wakeword detect recording.wav` or `wakeword run --input recording.wav`; "
@@ -70,8 +71,8 @@ class RingBuffer:
         cap = len(self._buf)
         n = self._write - self._read
         start = self._read % cap
-        idx = (start + np.arange(n)) % cap
-        out = self._buf[idx].copy()
+        first = min(n, cap - start)
+        out = np.concatenate([self._buf[start:start + first], self._buf[: n - first]])
         self._read += n
         return out
 
@@ -133,8 +134,10 @@ class Microphone:
         backoff = 0.5
         while not self._closed.is_set():
             try:
+                # Blocks of BLOCK_S: each wake-up of the processing thread costs far more than the audio in it
+                # (cold caches), so few wake-ups per second keep listening cheap; latency grows by at most a block.
                 stream = sd.InputStream(device=self.device, samplerate=self.sample_rate, channels=self.channels,
-                                        dtype="int16", callback=self._callback)
+                                        dtype="int16", callback=self._callback, blocksize=int(self.sample_rate * BLOCK_S))
                 with stream:
                     last = time.monotonic()
                     announced = False

@@ -10,7 +10,6 @@ from __future__ import annotations
 from math import gcd
 
 import numpy as np
-from scipy.signal import firwin
 
 
 def to_mono_float(chunk: np.ndarray, channel: int | None = None) -> np.ndarray:
@@ -33,6 +32,14 @@ def to_mono_float(chunk: np.ndarray, channel: int | None = None) -> np.ndarray:
     return a
 
 
+def lowpass(numtaps: int, cutoff: float, beta: float = 5.0) -> np.ndarray:
+    """Kaiser-windowed sinc low-pass, unit DC gain: scipy.signal.firwin(numtaps, cutoff, window=("kaiser", beta)),
+    the filter resample_poly uses by default. Written out because importing scipy.signal costs the daemon ~50 MB."""
+    m = np.arange(numtaps) - (numtaps - 1) / 2
+    h = cutoff * np.sinc(cutoff * m) * np.kaiser(numtaps, beta)
+    return h / h.sum()
+
+
 class StreamingResampler:
     """Chunked equivalent of resample_poly(x, up, down) for rate_in → rate_out."""
 
@@ -44,8 +51,7 @@ class StreamingResampler:
             self.h, self.delay, self._taps = np.ones(1), 0, np.ones((1, 1))
             self.reset()
             return
-        # scipy.signal.resample_poly's default filter
-        self.h = (firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0)) * self.up).astype(np.float64)
+        self.h = lowpass(2 * 10 * max_rate + 1, 1.0 / max_rate) * self.up
         self.delay = (len(self.h) - 1) // 2  # in upsampled samples; output m ↔ global upsampled index m*down + delay
         n_q = -(-len(self.h) // self.up)
         padded = np.zeros(n_q * self.up)

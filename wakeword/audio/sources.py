@@ -6,6 +6,8 @@ samples come from differs, so offline and live detection share one pipeline.
 from __future__ import annotations
 
 import os
+import select
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -41,21 +43,34 @@ class WavSource:
 
 
 class RawStdinSource:
-    """Raw 16-bit little-endian PCM from a binary stream (`arecord -f S16_LE -r 16000 | wakeword ...`)."""
+    """Raw 16-bit little-endian PCM from a pipe (`arecord -f S16_LE -r 16000 | wakeword run --input -`).
+
+    Reads with select() so that `close()` (SIGTERM) ends the iteration within a quarter second even while
+    no audio arrives.
+    """
 
     def __init__(self, stream, sample_rate: int = 16000, channels: int = 1, chunk_frames: int = 1600) -> None:
-        self.stream, self.sample_rate, self.channels = stream, sample_rate, channels
+        self.fd = stream.fileno()
+        self.sample_rate, self.channels = sample_rate, channels
         self._bytes = chunk_frames * 2 * channels
+        self._closed = threading.Event()
         self.name = "-"
+
+    def close(self) -> None:
+        self._closed.set()
 
     def __iter__(self) -> Iterator[np.ndarray]:
         pending = b""
-        while True:
-            data = self.stream.read(self._bytes)
+        frame = 2 * self.channels
+        while not self._closed.is_set():
+            ready, _, _ = select.select([self.fd], [], [], 0.25)
+            if not ready:
+                continue
+            data = os.read(self.fd, self._bytes)
             if not data:
                 break
             data = pending + data
-            usable = len(data) - len(data) % (2 * self.channels)
+            usable = len(data) - len(data) % frame
             pending = data[usable:]
             if usable:
                 yield np.frombuffer(data[:usable], "<i2").reshape(-1, self.channels)

@@ -302,6 +302,8 @@ class MqttSink:
 
     def set_available(self, online: bool) -> None:
         """Say on the availability topic whether detection is running (False while the microphone is gone)."""
+        if online == self._online:
+            return
         self._online = online
         client = self._client
         if client is not None and self._connected:
