@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from wakeword.audio.wav import write_wav  # noqa: E402
-from wakeword.train.backgrounds import _is_eval  # noqa: E402
+from wakeword.train.backgrounds import is_eval  # noqa: E402
 from wakeword.train.clips import ClipSet  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
 
@@ -43,7 +43,7 @@ def main() -> None:
     n = 0
     for f in sorted(glob.glob(os.path.join(a.real, "**", "*.wav"), recursive=True)):
         rel = os.path.relpath(f, a.real)
-        if _is_eval(rel, 0.5):
+        if is_eval(rel, 0.5):
             link = neg / rel.replace(os.sep, "__")
             if not link.exists():
                 link.symlink_to(os.path.abspath(f))

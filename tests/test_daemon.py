@@ -8,7 +8,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 from broker import mosquitto
 from test_mqtt import observer

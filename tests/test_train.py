@@ -3,7 +3,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 import yaml
 
 import tensorflow  # noqa: E402,F401  (the [train] extra; script/test installs it)

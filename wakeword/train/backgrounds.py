@@ -26,7 +26,8 @@ SR = 16000
 MUSIC_PACKAGES = ["wesnoth-1.16-music", "frozen-bubble-data", "sound-theme-freedesktop"]
 
 
-def _is_eval(name: str, eval_fraction: float) -> bool:
+def is_eval(name: str, eval_fraction: float) -> bool:
+    """Stable hash split: the same file is held out in every run and every tool (benchmarks/make_eval_dirs.py)."""
     h = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
     return (h % 1000) < eval_fraction * 1000
 
@@ -85,8 +86,8 @@ def real_clips(dirs: list[str]) -> list[tuple[str, np.ndarray]]:
 
 
 def split(items: list[tuple[str, np.ndarray]], eval_fraction: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    train = [a for n, a in items if not _is_eval(n, eval_fraction)]
-    held = [a for n, a in items if _is_eval(n, eval_fraction)]
+    train = [a for n, a in items if not is_eval(n, eval_fraction)]
+    held = [a for n, a in items if is_eval(n, eval_fraction)]
     return train, held
 
 

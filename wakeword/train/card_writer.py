@@ -7,11 +7,24 @@ from pathlib import Path
 import yaml
 
 from ..features import FrontEndConfig
+from ..model.card import ModelCard
 from ..model.geometry import StepGeometry
 from .recipe import Recipe
 
 SHAPES = {"window": [1, 15, 101], "state1": [1, 128], "state2": [1, 128],
           "probability": [1, 1], "state1_out": [1, 128], "state2_out": [1, 128]}
+
+
+def step_card(model_path: Path, tensors: dict[str, str], name: str) -> ModelCard:
+    """An in-memory card for a step model that is not installed yet, so the runtime can run it (evaluation,
+    mining). `tensors` maps the card roles to the model's tensor names (export.signature_tensors)."""
+    fe = FrontEndConfig()
+    return ModelCard.from_dict({
+        "name": name, "phrase": name, "model_file": model_path.name,
+        "tensors": {role: {"name": tensors[role], "shape": shape} for role, shape in SHAPES.items()},
+        "frontend": {"sample_rate": fe.sample_rate, "n_fft": fe.n_fft, "hop": fe.hop, "log_floor": fe.log_floor},
+        "step": {"kernel": StepGeometry().kernel, "stride": StepGeometry().stride},
+    }, model_path.with_suffix(".yaml"))
 
 
 def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, variant: str, shipped: bool) -> None:

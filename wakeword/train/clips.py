@@ -121,8 +121,11 @@ def phrase_words(phrase_texts: list[str], near_misses: list[str]) -> set[str]:
     return {w for t in phrase_texts for w in re.findall(r"[a-z']+", t.lower())} - allowed
 
 
-def sentences(n: int, rng: np.random.Generator, exclude_words: tuple[str, ...] = ()) -> list[str]:
-    """Short English sentences from Debian's fortunes (fallback: random dictionary words)."""
+def sentences(n: int, rng: np.random.Generator) -> list[str]:
+    """Short English sentences from Debian's fortunes (fallback: random dictionary words).
+
+    Sentences that contain the phrase are removed where they are used (`ClipSet.without`), so one sentence set
+    serves every recipe."""
     lines: list[str] = []
     for path in sorted(glob.glob("/usr/share/games/fortunes/*")):
         if path.endswith(".dat") or os.path.isdir(path):
@@ -135,8 +138,7 @@ def sentences(n: int, rng: np.random.Generator, exclude_words: tuple[str, ...] =
             part = part.strip().lstrip("-").strip()
             words = part.split()
             if 3 <= len(words) <= 14 and re.fullmatch(r"[A-Za-z ,.'?!]+", part):
-                if not any(w in part.lower() for w in exclude_words):
-                    lines.append(part)
+                lines.append(part)
     if not lines:
         words = Path("/usr/share/dict/words").read_text().split() if os.path.exists("/usr/share/dict/words") else \
             "the quick brown fox jumps over a lazy dog while seven tall ships sail home".split()

@@ -20,19 +20,16 @@ from .. import evaluation as ev
 from ..detector import DetectorConfig
 from ..engine import Engine
 from ..model.card import ModelCard
-from .card_writer import SHAPES
+from .card_writer import step_card
 
 BASE = DetectorConfig(threshold=0.5, smoothing=3, patience=2, refractory_s=2.0)
 DEFAULT_TARGET = 0.5  # FA/h whose operating point becomes the card's default threshold
 
 
-def step_card(export_dir: Path, name: str, variant: str = "model") -> ModelCard:
+def exported_card(export_dir: Path, name: str, variant: str) -> ModelCard:
     """A card for an exported (not yet installed) step model, so evaluation runs it through the runtime."""
     export = json.loads((export_dir / "export.json").read_text())
-    tensors = {r: {"name": export[variant]["tensors"][r], "shape": s} for r, s in SHAPES.items()}
-    data = {"name": name, "phrase": name, "model_file": f"{variant}.tflite", "tensors": tensors,
-            "frontend": {"sample_rate": ev.SR, "n_fft": 200, "hop": 80, "log_floor": 1e-10}, "step": {"kernel": 15, "stride": 4}}
-    return ModelCard.from_dict(data, export_dir / "card.yaml")
+    return step_card(export_dir / f"{variant}.tflite", export[variant]["tensors"], name)
 
 
 def negative_blocks(hours: float, speech: list[np.ndarray], noise_pool: list[np.ndarray], rng: np.random.Generator,
@@ -55,7 +52,7 @@ def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.n
                     bg_dir: Path, out_dir: Path) -> dict:
     from .pipeline import _load_list
 
-    card = step_card(export_dir, recipe.name, variant)
+    card = exported_card(export_dir, recipe.name, variant)
     engine = Engine([card], detector=asdict(BASE))
     music = _load_list(bg_dir / "music_eval.npz")
     real = _load_list(bg_dir / "real_eval.npz")

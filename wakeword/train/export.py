@@ -41,7 +41,6 @@ def fold_weights(model) -> StepWeights:
     conv_w = (k.reshape(KERNEL * N_BINS, -1) * s1).astype(np.float32)
     conv_b = (b * s1 + t1).astype(np.float32)
     grus = []
-    prev = None  # affine (scale, shift) applied to this GRU's input
     for name, bn in (("gru1", None), ("gru2", "bn2")):
         W, U, bias = [np.asarray(w, np.float64) for w in L[name].get_weights()]
         b_in, b_rec = bias[0], bias[1]

@@ -18,7 +18,7 @@ from .. import evaluation as ev
 from ..engine import Engine
 from ..features import spectrogram
 from ..model.card import ModelCard
-from .card_writer import SHAPES
+from .card_writer import step_card
 from .evaluate import negative_blocks
 from .export import convert, fold_weights, signature_tensors
 from .recipe import Mining, Mixing
@@ -30,12 +30,7 @@ def scorer_card(keras_path: Path, out_dir: Path) -> ModelCard:
 
     data = convert(fold_weights(keras.models.load_model(keras_path)), quantize=True)
     (out_dir / "scorer.tflite").write_bytes(data)
-    tensors = signature_tensors(data)
-    return ModelCard.from_dict({
-        "name": "scorer", "phrase": "scorer", "model_file": "scorer.tflite",
-        "tensors": {r: {"name": tensors[r], "shape": s} for r, s in SHAPES.items()},
-        "frontend": {"sample_rate": ev.SR, "n_fft": 200, "hop": 80, "log_floor": 1e-10}, "step": {"kernel": 15, "stride": 4},
-    }, out_dir / "scorer.yaml")
+    return step_card(out_dir / "scorer.tflite", signature_tensors(data), "scorer")
 
 
 def peaks(probs: np.ndarray, min_prob: float) -> list[int]:

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.signal import butter, fftconvolve, sosfilt
 from tqdm import tqdm
 
-from ..features import FrontEndConfig, spectrogram
+from ..features import spectrogram
 from ..model.geometry import StepGeometry
 from ..evaluation import colored_noise, rms
 from .recipe import Mixing
