@@ -11,8 +11,10 @@ def test_eval_on_directories_of_clips(tmp_path):
     pos.mkdir()
     neg.mkdir()
     for i, voice in enumerate(["kal16", "slt", "rms", "kal"]):
-        text = "Hey, Saffy."
-        write(pos / f"p{i}.wav", tts(text, voice) * 0.5)
+        write(pos / f"p{i}.wav", tts("Hey, Saffy.", voice) * 0.5)
+    # one clip as FLAC: evaluation sets often come compressed
+    subprocess.run(["sox", str(pos / "p3.wav"), str(pos / "p3.flac")], check=True)
+    (pos / "p3.wav").unlink()
     for i, text in enumerate(["The weather is nice today.", "Please pass the salt and pepper.", "Happy birthday to you."]):
         write(neg / f"n{i}.wav", tts(text, "slt") * 0.5)
     out = tmp_path / "report"
@@ -35,4 +37,12 @@ def test_eval_on_directories_of_clips(tmp_path):
 def test_eval_refuses_an_empty_directory(tmp_path):
     r = subprocess.run([sys.executable, "-m", "wakeword", "eval", "--model", "hey_ssafy", "--positives", str(tmp_path)],
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1 and "no .wav files" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "no .wav or .flac files" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_eval_names_an_undecodable_file(tmp_path):
+    (tmp_path / "broken.flac").write_bytes(b"fLaC but not really")
+    r = subprocess.run([sys.executable, "-m", "wakeword", "eval", "--model", "hey_ssafy", "--positives", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "broken.flac: cannot decode" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import resample_poly
 
+from .audio.decode import decode
 from .audio.wav import read_wav
 from .detector import DetectorConfig, TriggerDetector
 from .errors import AudioError
@@ -55,19 +56,27 @@ def colored_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return (x / (np.std(x) + 1e-9)).astype(np.float32)
 
 
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+
+
 def load_clips(dirs: Iterable[str]) -> list[tuple[str, np.ndarray]]:
-    """Every WAV under `dirs` as 16 kHz mono float32; unreadable files are an AudioError naming them."""
+    """Every WAV/FLAC (OGG, MP3) file under `dirs` as 16 kHz mono float32; an unreadable file is an AudioError
+    naming it. WAV is read directly, other formats through ffmpeg or sox."""
     out = []
     for d in dirs:
         if not os.path.isdir(d):
             raise AudioError(f"{d}: not a directory")
-        files = sorted(glob.glob(os.path.join(d, "**", "*.wav"), recursive=True))
+        files = sorted(f for f in glob.glob(os.path.join(d, "**", "*"), recursive=True)
+                       if f.lower().endswith(AUDIO_EXTENSIONS) and os.path.isfile(f))
         if not files:
-            raise AudioError(f"{d}: no .wav files found")
+            raise AudioError(f"{d}: no .wav or .flac files found")
         for f in files:
-            w = read_wav(f)
-            x = w.samples if w.sample_rate == SR else \
-                resample_poly(w.samples, SR // np.gcd(SR, w.sample_rate), w.sample_rate // np.gcd(SR, w.sample_rate))
+            if f.lower().endswith(".wav"):
+                w = read_wav(f)
+                x = w.samples if w.sample_rate == SR else \
+                    resample_poly(w.samples, SR // np.gcd(SR, w.sample_rate), w.sample_rate // np.gcd(SR, w.sample_rate))
+            else:
+                x = decode(f)
             out.append((f, np.asarray(x, np.float32)))
     return out
 

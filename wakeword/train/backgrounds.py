@@ -10,15 +10,14 @@ import glob
 import hashlib
 import importlib.util
 import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
+from ..audio.decode import decode
 from ..audio.wav import read_wav
 from ..errors import AudioError
 
@@ -30,21 +29,6 @@ def is_eval(name: str, eval_fraction: float) -> bool:
     """Stable hash split: the same file is held out in every run and every tool (benchmarks/make_eval_dirs.py)."""
     h = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
     return (h % 1000) < eval_fraction * 1000
-
-
-def _decode(path: str) -> np.ndarray | None:
-    """Any audio file → float32 mono 16 kHz, through ffmpeg or sox."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "o.wav")
-        if shutil.which("ffmpeg"):
-            cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", path, "-ac", "1", "-ar", str(SR), out]
-        elif shutil.which("sox"):
-            cmd = ["sox", path, "-c", "1", "-r", str(SR), out]
-        else:
-            return None
-        if subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
-            return None
-        return read_wav(out).samples
 
 
 def music_tracks(cache: Path) -> list[tuple[str, np.ndarray]]:
@@ -60,8 +44,11 @@ def music_tracks(cache: Path) -> list[tuple[str, np.ndarray]]:
     files = sorted(p for ext in ("ogg", "oga", "wav") for p in glob.glob(str(root / "**" / f"*.{ext}"), recursive=True))
     tracks = []
     for f in tqdm(files, desc="music"):
-        audio = _decode(f)
-        if audio is not None and len(audio) > SR:
+        try:
+            audio = decode(f)
+        except AudioError:
+            continue
+        if len(audio) > SR:
             tracks.append((os.path.relpath(f, root), audio))
     if not tracks:
         print("warning: no music found (apt-get download failed?); training uses synthetic noise only")
