@@ -66,11 +66,7 @@ class Service:
         self.cfg, self.notifier = cfg, notifier
         self.engine = Engine(cfg.models or None, detector=cfg.detector, flex_delegate=cfg.flex_delegate,
                              channel=cfg.audio.channel)
-        self.mqtt = None
-        if cfg.mqtt:
-            from .sinks.mqtt import MqttSink
-
-            self.mqtt = MqttSink(cfg.mqtt, on_toggle=lambda on: log.info("detection %s by Hermes toggle", "resumed" if on else "paused"))
+        self.mqtt = self._mqtt_sink(cfg)
         self.source = open_source(cfg, on_state=self._microphone_state)
         self.last_audio = 0.0
         self._overflows_reported = 0
@@ -90,6 +86,14 @@ class Service:
         if not self.receiving.is_set() and len(probs):
             self.receiving.set()
             print("wakeword: receiving audio", file=sys.stderr, flush=True)
+
+    @staticmethod
+    def _mqtt_sink(cfg: Config):
+        if not cfg.mqtt:
+            return None
+        from .sinks.mqtt import MqttSink
+
+        return MqttSink(cfg.mqtt, on_toggle=lambda on: log.info("detection %s by Hermes toggle", "resumed" if on else "paused"))
 
     def _microphone_state(self, ok: bool) -> None:
         if self.mqtt is not None:
@@ -119,11 +123,9 @@ class Service:
         if cfg.mqtt != self.cfg.mqtt:
             if self.mqtt:
                 self.mqtt.stop(timeout=1.5)
-            self.mqtt = None
-            if cfg.mqtt:
-                from .sinks.mqtt import MqttSink
-
-                self.mqtt = MqttSink(cfg.mqtt).start()
+            self.mqtt = self._mqtt_sink(cfg)
+            if self.mqtt:
+                self.mqtt.start()
         self.cfg = cfg
         return True
 
