@@ -1,10 +1,11 @@
 """CPU seconds per hour of audio for `wakeword detect` with one model, start-up excluded.
 
-    .venv/bin/python benchmarks/cpu_per_hour.py [--minutes 20] [--repeats 3] [--no-peers]
+    .venv/bin/python benchmarks/cpu_per_hour.py [--minutes 60] [--repeats 3] [--no-peers]
 
 Runs the same code path as `wakeword detect` (Engine.detect over a memory-mapped WAV) on a generated
 recording (speech-shaped noise with tones; the engine's cost does not depend on content), for the
-float32 and the int8 step model, and reports process CPU time (user+sys, all threads) per hour of audio.
+float32 and the int8 step model, and reports process CPU time (user+sys, all threads) per hour of audio, and each engine's peak resident memory
+while streaming the same file in its own process (benchmarks/peers/*_probs.py).
 In the same run, on the same file, it measures the peers pymicro-wakeword 2.5.0 and openWakeWord (alexa models,
 benchmarks/peers/) in their own virtual environments, created under .cache/peers/ on first use, and reports
 our/peer ratios (these machines are shared and noisy: only same-run ratios mean much). Writes benchmarks/results/cpu_per_hour.json.
@@ -75,23 +76,27 @@ def measure(model: str | Path, wav: Path, seconds: float, repeats: int) -> dict:
 sys.path.insert(0, str(HERE / "peers"))
 
 
+def run_adapter(python: Path, script: str, wav: Path, *args: str) -> dict:
+    """One streaming run of an adapter (benchmarks/peers/*_probs.py): its cpu_s and peak_rss_kb."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "p.npz"
+        subprocess.run([str(python), str(HERE / "peers" / script), str(wav), str(out), *args], check=True, capture_output=True)
+        z = np.load(out)
+        return {"cpu_s": float(z["cpu_s"]), "peak_rss_mb": float(z["peak_rss_kb"]) / 1024}
+
+
 def measure_peer(name: str, python: Path, script: str, wav: Path, seconds: float, repeats: int) -> dict:
     """CPU of a peer's streaming loop (start-up excluded) on the same file, in its own virtual environment."""
-    runs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(repeats + 1):  # the first run warms the page cache, like our warm-up pass
-            out = Path(tmp) / "p.npz"
-            subprocess.run([str(python), str(HERE / "peers" / script), str(wav), str(out)], check=True, capture_output=True)
-            runs.append(float(np.load(out)["cpu_s"]))
-    cpu = statistics.median(runs[1:])
+    runs = [run_adapter(python, script, wav) for _ in range(repeats + 1)][1:]  # first run warms the page cache
+    cpu = statistics.median(r["cpu_s"] for r in runs)
     return {"model": name, "interpreter": "its own", "audio_seconds": seconds,
             "cpu_seconds_per_hour": round(cpu * 3600 / seconds, 2), "percent_of_one_core": round(100 * cpu / seconds, 3),
-            "runs_cpu_s": [round(r, 3) for r in runs[1:]]}
+            "peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs), 1), "runs_cpu_s": [round(r["cpu_s"], 3) for r in runs]}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=20)
+    ap.add_argument("--minutes", type=float, default=60)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=str(HERE / "results" / "cpu_per_hour.json"))
     ap.add_argument("--no-peers", action="store_true", help="skip pymicro-wakeword")
@@ -101,6 +106,8 @@ def main() -> None:
         wav = Path(tmp) / "bench.wav"
         seconds = make_audio(wav, a.minutes)
         results = {name: measure(m, wav, seconds, a.repeats) for name, m in variants.items()}
+        for name, m in variants.items():  # memory under the peers' harness: the file streamed, not memory-mapped
+            results[name]["peak_rss_mb"] = round(run_adapter(Path(sys.executable), "ours_probs.py", wav, str(m))["peak_rss_mb"], 1)
         if not a.no_peers:
             import venvs
 
@@ -116,10 +123,10 @@ def main() -> None:
                        "numpy": np.__version__, "date": time.strftime("%Y-%m-%d")}, "results": results}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1))
-    print("| engine / step model | CPU s per hour of audio | % of one core | ours / pymicro | ours / openWakeWord |\n"
-          "|---|---|---|---|---|")
+    print("| engine / step model | CPU s per hour of audio | % of one core | peak RSS (MB) | ours / pymicro | ours / openWakeWord |\n"
+          "|---|---|---|---|---|---|")
     for name, r in results.items():
-        print(f"| {name} | {r['cpu_seconds_per_hour']} | {r['percent_of_one_core']} | "
+        print(f"| {name} | {r['cpu_seconds_per_hour']} | {r['percent_of_one_core']} | {r.get('peak_rss_mb', '')} | "
               f"{r.get('ratio_to_pymicro-wakeword', '')} | {r.get('ratio_to_openWakeWord', '')} |")
 
 

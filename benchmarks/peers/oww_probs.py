@@ -121,6 +121,12 @@ class OpenWakeWordStream:
         return probs
 
 
+def peak_rss_kb() -> int:
+    """This process's own peak RSS (VmHWM; ru_maxrss would carry the parent's peak across fork+exec)."""
+    with open("/proc/self/status") as f:
+        return int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("wav")
@@ -128,26 +134,27 @@ def main() -> None:
     ap.add_argument("--model", default="alexa_v0.1")
     ap.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
     a = ap.parse_args()
-    with wave.open(a.wav, "rb") as w:
-        if (w.getframerate(), w.getsampwidth(), w.getnchannels()) != (SAMPLE_RATE, 2, 1):
-            sys.exit(f"{a.wav}: need 16 kHz 16-bit mono")
-        audio = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32)
+    w = wave.open(a.wav, "rb")  # read as a stream, chunk by chunk, so peak memory is the engine's, not the file's
+    if (w.getframerate(), w.getsampwidth(), w.getnchannels()) != (SAMPLE_RATE, 2, 1):
+        sys.exit(f"{a.wav}: need 16 kHz 16-bit mono")
+    n_samples = w.getnframes()
     stream = OpenWakeWordStream(a.models_dir, a.model)
     times, probs = [], []
+    fed = 0
     c0 = cpu()
-    for i in range(0, len(audio), SAMPLES_PER_CHUNK):
-        chunk = audio[i:i + SAMPLES_PER_CHUNK]
-        fed_s = (i + len(chunk)) / SAMPLE_RATE
+    while raw := w.readframes(SAMPLES_PER_CHUNK):
+        chunk = np.frombuffer(raw, np.int16).astype(np.float32)
+        fed += len(chunk)
         for p in stream.feed(chunk):
-            times.append(fed_s)
+            times.append(fed / SAMPLE_RATE)
             probs.append(p)
     cpu_s = cpu() - c0
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     np.savez(a.out, times=np.array(times, np.float64), probs=np.array(probs, np.float32), threshold=np.float64(THRESHOLD),
              step_s=np.float64(SAMPLES_PER_CHUNK / SAMPLE_RATE), cpu_s=np.float64(cpu_s),
-             audio_s=np.float64(len(audio) / SAMPLE_RATE))
+             audio_s=np.float64(n_samples / SAMPLE_RATE), peak_rss_kb=np.float64(peak_rss_kb()))
     print(f"openwakeword {a.model}: {len(probs)} steps, max {max(probs, default=0):.3f}, threshold {THRESHOLD}, "
-          f"cpu {cpu_s:.2f} s for {len(audio) / SAMPLE_RATE:.1f} s of audio")
+          f"cpu {cpu_s:.2f} s for {n_samples / SAMPLE_RATE:.1f} s of audio")
 
 
 if __name__ == "__main__":

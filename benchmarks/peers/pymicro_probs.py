@@ -29,22 +29,28 @@ def cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def peak_rss_kb() -> int:
+    """This process's own peak RSS (VmHWM; ru_maxrss would carry the parent's peak across fork+exec)."""
+    with open("/proc/self/status") as f:
+        return int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
+
+
 def main() -> None:
     wav, out = sys.argv[1], sys.argv[2]
     name = sys.argv[3] if len(sys.argv) > 3 else "alexa"
     mww = MicroWakeWord.from_config(name) if name.endswith(".json") else MicroWakeWord.from_builtin(Model(name))
     feats = MicroWakeWordFeatures()
-    with wave.open(wav, "rb") as w:
-        if (w.getframerate(), w.getsampwidth(), w.getnchannels()) != (16000, 2, 1):
-            sys.exit(f"{wav}: need 16 kHz 16-bit mono")
-        audio = w.readframes(w.getnframes())
-        n_samples = w.getnframes()
-    step = CHUNK_SAMPLES * 2
+    w = wave.open(wav, "rb")  # read as a stream, chunk by chunk, so peak memory is the engine's, not the file's
+    if (w.getframerate(), w.getsampwidth(), w.getnchannels()) != (16000, 2, 1):
+        sys.exit(f"{wav}: need 16 kHz 16-bit mono")
+    n_samples = w.getnframes()
     times, probs = [], []
+    fed = 0
     c0 = cpu()
-    for i in range(0, len(audio), step):
-        fed_s = min(i + step, len(audio)) / 2 / 16000
-        for f in feats.process_streaming(audio[i:i + step]):
+    while chunk := w.readframes(CHUNK_SAMPLES):
+        fed += len(chunk) // 2
+        fed_s = fed / 16000
+        for f in feats.process_streaming(chunk):
             infer = len(mww._features) == mww.stride - 1  # this frame completes a stride: a real inference
             p = mww.process_streaming_prob(f)
             if infer and p is not None:
@@ -54,7 +60,8 @@ def main() -> None:
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, times=np.array(times, np.float64), probs=np.array(probs, np.float32),
              cutoff=np.float64(mww.probability_cutoff), step_s=np.float64(mww.stride * CHUNK_SAMPLES / 16000),
-             cpu_s=np.float64(cpu_s), audio_s=np.float64(n_samples / 16000))
+             cpu_s=np.float64(cpu_s), audio_s=np.float64(n_samples / 16000),
+             peak_rss_kb=np.float64(peak_rss_kb()))
     print(f"pymicro {name}: {len(probs)} steps, max {max(probs, default=0):.3f}, cutoff {mww.probability_cutoff}, "
           f"cpu {cpu_s:.2f} s for {n_samples / 16000:.1f} s of audio")
 
