@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -49,16 +48,12 @@ from wakeword.detector import DetectorConfig  # noqa: E402
 from wakeword.engine import Engine  # noqa: E402
 
 import venvs  # noqa: E402  (benchmarks/peers/venvs.py)
+from usage import cpu as cpu_seconds  # noqa: E402  (benchmarks/peers/usage.py)
 
 BLOCK = 60 * ev.SR
 # Peers saturate near 1: a few thresholds above the usual grid so their DET curves reach low FA/h too.
 EXTRA_THRESHOLDS = [0.995, 0.998, 0.999]
 PEER_DETECTOR = dict(smoothing=1, patience=1, refractory_s=2.0)
-
-
-def cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def write_stream(path: Path, blocks) -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -30,11 +29,9 @@ from wakeword.audio.wav import write_wav
 from wakeword.model.card import bundled_dir
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "peers"))
 
-
-def cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+from usage import cpu as cpu_seconds  # noqa: E402  (benchmarks/peers/usage.py)
 
 
 def make_audio(path: Path, minutes: float) -> float:
@@ -71,9 +68,6 @@ def measure(model: str | Path, wav: Path, seconds: float, repeats: int) -> dict:
             "percent_of_one_core": round(100 * cpu / seconds, 3),
             "wall_seconds_per_hour": round(statistics.median(r[1] for r in runs) * 3600 / seconds, 2),
             "runs_cpu_s": [round(r[0], 3) for r in runs]}
-
-
-sys.path.insert(0, str(HERE / "peers"))
 
 
 def run_adapter(python: Path, script: str, wav: Path, *args: str) -> dict:

@@ -5,7 +5,6 @@
 Used for the memory comparison (benchmarks/cpu_per_hour.py): every engine reads the file the same way, so
 peak RSS is the engine's own, not the file's. (The CPU table also measures the real `wakeword detect` path.)
 """
-import resource
 import sys
 import wave
 from pathlib import Path
@@ -13,17 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from wakeword import Engine
+from usage import cpu, peak_rss_kb  # benchmarks/peers/usage.py
 
 
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def peak_rss_kb() -> int:
-    """This process's own peak RSS (VmHWM; ru_maxrss would carry the parent's peak across fork+exec)."""
-    with open("/proc/self/status") as f:
-        return int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
 
 
 def main() -> None:

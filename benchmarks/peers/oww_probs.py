@@ -21,13 +21,13 @@ step_s (0.08), cpu_s (process CPU of the streaming loop, model loading excluded)
 The models are openWakeWord's (CC BY-NC-SA 4.0): read from the local cache for benchmarking only.
 """
 import argparse
-import resource
 import sys
 import wave
 from pathlib import Path
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
+from usage import cpu, peak_rss_kb  # benchmarks/peers/usage.py
 
 # wyoming_openwakeword/const.py (1.8.2)
 SAMPLE_RATE = 16000
@@ -44,10 +44,6 @@ THRESHOLD = 0.5
 
 DEFAULT_MODELS = Path(__file__).resolve().parents[2] / ".cache" / "peers" / "oww-wheel" / "wyoming_openwakeword" / "models"
 
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 class OpenWakeWordStream:
@@ -120,11 +116,6 @@ class OpenWakeWordStream:
             probs.append(float(self.ww.get_tensor(self.ww_out)[0].item()))
         return probs
 
-
-def peak_rss_kb() -> int:
-    """This process's own peak RSS (VmHWM; ru_maxrss would carry the parent's peak across fork+exec)."""
-    with open("/proc/self/status") as f:
-        return int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
 
 
 def main() -> None:

@@ -13,26 +13,17 @@ MicroWakeWordFeatures.process_streaming → MicroWakeWord.process_streaming_prob
   cpu_s   process CPU seconds (user + sys) of the streaming loop only (model load excluded)
   audio_s length of the WAV in seconds
 """
-import resource
 import sys
 import wave
 from pathlib import Path
 
 import numpy as np
 from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model
+from usage import cpu, peak_rss_kb  # benchmarks/peers/usage.py
 
 CHUNK_SAMPLES = 160  # 10 ms
 
 
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def peak_rss_kb() -> int:
-    """This process's own peak RSS (VmHWM; ru_maxrss would carry the parent's peak across fork+exec)."""
-    with open("/proc/self/status") as f:
-        return int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
 
 
 def main() -> None:
