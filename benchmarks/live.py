@@ -1,12 +1,19 @@
 """Live daemon figures on a real (virtual) microphone and a real broker:
 
 - latency from the end of the played phrase to the MQTT message (median, p95 over N plays),
-- `wakeword run` CPU while listening (% of one core, from /proc utime+stime over a quiet minute),
+- `wakeword run` CPU while listening (% of one core, from /proc utime+stime over a quiet minute), split by
+  thread: the audio server's client thread (libpulse's "threaded-ml", loaded by PortAudio's ALSA "pulse"
+  plugin) against everything else (PortAudio callback, processing, dispatch, MQTT),
+- the same CPU for `wakeword run --input -` fed raw PCM in real time in blocks of the same size, which is the
+  `arecord ... | wakeword run --input -` setup of a Pi without an audio server,
 - resident memory with one model (VmRSS and peak VmHWM).
 
-    .venv/bin/python benchmarks/live.py [--plays 20] [--listen-s 60]
+    .venv/bin/python benchmarks/live.py [--plays 20] [--listen-s 60] [--block-ms 50]
 
 Uses the test rig (tests/rig.py: PulseAudio virtual microphone; tests/broker.py: mosquitto on loopback).
+The rig's permanent 10 ms "speaker" stream makes its null sink push audio to the monitor in 10 ms pieces, so
+the client thread wakes 100 times a second whatever block size is asked for (it drops to about half with a
+50 ms speaker stream): that thread's share is a property of the audio server setup, not of wakeword.
 The phrase end is taken as paplay's start + the phrase end inside the WAV; paplay's own start-up
 (25-60 ms before the first sample reaches the microphone, notes/test-rig.md) is therefore counted as latency:
 the figures are upper bounds. Writes benchmarks/results/live.json.
@@ -31,21 +38,63 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from broker import mosquitto  # noqa: E402
 from conftest import in_noise, tts, write  # noqa: E402
 from rig import virtual_microphone  # noqa: E402
+from wakeword.audio.microphone import BLOCK_S  # noqa: E402
 
 
 def proc_stats(pid: int) -> tuple[float, int, int]:
     """(cpu seconds, VmRSS kB, VmHWM kB) of a process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return cpu, int(status["VmRSS"].split()[0]), int(status["VmHWM"].split()[0])
+    return _cpu(Path(f"/proc/{pid}/stat")), int(status["VmRSS"].split()[0]), int(status["VmHWM"].split()[0])
+
+
+def _cpu(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name of a process (threads of the same name summed)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            out[name] = out.get(name, 0.0) + _cpu(task / "stat")
+        except OSError:  # the thread ended meanwhile
+            pass
+    return out
+
+
+def stdin_cpu(block_ms: int, seconds: float) -> float:
+    """% of one core used by `wakeword run --input -` fed quiet noise in real time, `block_ms` per write."""
+    rng = np.random.default_rng(0)
+    block = (rng.standard_normal(16 * block_ms) * 30).astype(np.int16).tobytes()
+    proc = subprocess.Popen([sys.executable, "-m", "wakeword", "run", "--model", "hey_ssafy", "--input", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    c0 = None
+    n = 0
+    while True:
+        n += 1
+        proc.stdin.write(block)
+        proc.stdin.flush()
+        elapsed = time.monotonic() - t0
+        if c0 is None and elapsed > 3.0:  # start-up (imports, model load) excluded
+            c0, t_start = proc_stats(proc.pid)[0], time.monotonic()
+        if c0 is not None and time.monotonic() - t_start >= seconds:
+            break
+        time.sleep(max(0.0, n * block_ms / 1000 - (time.monotonic() - t0)))
+    c1 = proc_stats(proc.pid)[0]
+    cpu = 100 * (c1 - c0) / (time.monotonic() - t_start)
+    proc.stdin.close()
+    proc.wait(10)
+    return cpu
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--plays", type=int, default=20)
     ap.add_argument("--listen-s", type=float, default=60)
+    ap.add_argument("--block-ms", type=int, default=None, help="audio.block_ms for the daemon (default: its own)")
     ap.add_argument("--out", default=str(HERE / "results" / "live.json"))
     a = ap.parse_args()
     import paho.mqtt.client as mqtt
@@ -61,16 +110,22 @@ def main() -> None:
         sub.on_message = lambda c, u, m: (arrivals.append(time.time()), got.set())
         sub.connect("127.0.0.1", broker.port)
         sub.loop_start()
-        proc = subprocess.Popen([sys.executable, "-m", "wakeword", "run", "--model", "hey_ssafy", "--mqtt-host", "127.0.0.1",
-                                 "--mqtt-port", str(broker.port)], env=mic.env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        cmd = [sys.executable, "-m", "wakeword", "run", "--model", "hey_ssafy", "--mqtt-host", "127.0.0.1",
+               "--mqtt-port", str(broker.port)]
+        if a.block_ms:
+            config = tmp / "config.yaml"
+            config.write_text(f"audio:\n  block_ms: {a.block_ms}\n")
+            cmd += ["--config", str(config)]
+        proc = subprocess.Popen(cmd, env=mic.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         while "receiving audio" not in proc.stderr.readline():
             pass
         time.sleep(1.0)
         # CPU and memory while listening to (near) silence
         c0, _, _ = proc_stats(proc.pid)
+        th0 = thread_cpu(proc.pid)
         time.sleep(a.listen_s)
         c1, rss, hwm = proc_stats(proc.pid)
+        th1 = thread_cpu(proc.pid)
         latencies, missed = [], 0
         for _ in range(a.plays):
             got.clear()
@@ -87,12 +142,17 @@ def main() -> None:
         proc.wait(5)
         sub.loop_stop()
     lat = np.array(latencies) * 1000
+    client = th1.get("threaded-ml", 0.0) - th0.get("threaded-ml", 0.0)
     result = {
         "plays": a.plays, "detected": len(latencies), "missed": missed,
         "latency_ms_median": round(float(np.median(lat)), 1) if len(lat) else None,
         "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
         "latency_ms_all": [round(float(x), 1) for x in lat],
+        "block_ms": a.block_ms or round(BLOCK_S * 1000),
         "listening_cpu_percent_of_one_core": round(100 * (c1 - c0) / a.listen_s, 3),
+        "listening_cpu_percent_by_thread": {"audio server client (threaded-ml)": round(100 * client / a.listen_s, 3),
+                                            "wakeword (all other threads)": round(100 * (c1 - c0 - client) / a.listen_s, 3)},
+        "stdin_cpu_percent_of_one_core": round(stdin_cpu(a.block_ms or round(BLOCK_S * 1000), a.listen_s), 3),
         "rss_mb": round(max(rss, rss2) / 1024, 1), "peak_rss_mb": round(max(hwm, hwm2) / 1024, 1),
         "date": time.strftime("%Y-%m-%d"),
     }

@@ -106,3 +106,20 @@ def test_live_phrases_reach_stdout_plain_and_hermes_topics_across_a_broker_outag
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_block_size_sets_how_much_audio_each_wake_up_brings(monkeypatch):
+    """audio.block_ms reaches PortAudio: blocks of that many milliseconds arrive on the processing thread."""
+    from wakeword.audio.microphone import Microphone
+
+    with virtual_microphone() as mic:
+        for key in ("PULSE_SERVER", "HOME", "XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
+            monkeypatch.setenv(key, mic.env[key])
+        for block_s in (0.05, 0.1):
+            m = Microphone(block_s=block_s)
+            sizes = []
+            for chunk in m:
+                sizes.append(len(chunk))
+                if len(sizes) == 12:
+                    m.close()
+            assert sorted(sizes)[len(sizes) // 2] == int(16000 * block_s), sizes  # the median block

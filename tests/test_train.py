@@ -68,5 +68,10 @@ def test_smallest_full_pipeline_run(tmp_path):
     assert StepModel(ModelCard.load(reports / "hey_ssafy_float32.yaml")).backend == m.backend
     results = json.loads((reports / "results.json").read_text())
     assert len(results["curve"]) > 10
+    by_family = results["accuracy"]["recall_by_family_10db"]  # every held-out family the quick run could voice
+    assert by_family and set(by_family) <= set(yaml.safe_load((REPO / "recipes" / "hey_ssafy.yaml").read_text())
+                                               ["holdout_families"])
+    assert all(0 <= r <= 1 for r in by_family.values())
+    assert len(list((tmp_path / "cache" / "hey_ssafy").glob("clips_confusables-*/done"))) == 1
     # a rerun reuses every cached stage
     run(str(REPO / "recipes" / "hey_ssafy.yaml"), str(out), str(tmp_path / "cache"), quick=True)

@@ -56,7 +56,8 @@ def open_source(cfg: Config, on_state=None):
         return WavSource(cfg.audio.input)
     from .audio.microphone import Microphone
 
-    return Microphone(cfg.audio.device, sample_rate=cfg.audio.sample_rate, on_state=on_state)
+    return Microphone(cfg.audio.device, sample_rate=cfg.audio.sample_rate, block_s=cfg.audio.block_ms / 1000,
+                      on_state=on_state)
 
 
 class Service:

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import AudioError
 
 log = logging.getLogger("wakeword.audio")
-BLOCK_S = 0.1
+BLOCK_S = 0.05
 
 NO_MIC_HELP = ("no microphone found (no audio input device). To run on a file instead: "
                "`wakeword detect recording.wav` or `wakeword run --input recording.wav`; "
@@ -86,7 +86,7 @@ class Microphone:
     """
 
     def __init__(self, device: str | int | None = None, sample_rate: int | None = None, channels: int | None = None,
-                 buffer_seconds: float = 10.0, stall_s: float = 2.0, on_state=None) -> None:
+                 buffer_seconds: float = 10.0, stall_s: float = 2.0, on_state=None, block_s: float = BLOCK_S) -> None:
         sd = _sd()
         if isinstance(device, str) and device.isdigit():
             device = int(device)
@@ -97,6 +97,7 @@ class Microphone:
         self.sample_rate = int(sample_rate or (16000 if self._supports(sd, 16000) else info["default_samplerate"]))
         self.ring = RingBuffer(int(buffer_seconds * self.sample_rate), self.channels)
         self.stall_s = stall_s
+        self.block_s = block_s
         self.on_state = on_state
         self.status_flags = 0  # PortAudio callback status flags seen (input overflow etc.)
         self.reopens = 0
@@ -134,10 +135,12 @@ class Microphone:
         backoff = 0.5
         while not self._closed.is_set():
             try:
-                # Blocks of BLOCK_S: each wake-up of the processing thread costs far more than the audio in it
-                # (cold caches), so few wake-ups per second keep listening cheap; latency grows by at most a block.
+                # Each block is one wake-up of the processing thread, and a wake-up costs far more than the audio
+                # in it (cold caches), so the block size trades CPU against latency: audio reaches the engine
+                # about one block after it was spoken (benchmarks/live.py).
                 stream = sd.InputStream(device=self.device, samplerate=self.sample_rate, channels=self.channels,
-                                        dtype="int16", callback=self._callback, blocksize=int(self.sample_rate * BLOCK_S))
+                                        dtype="int16", callback=self._callback,
+                                        blocksize=max(1, int(self.sample_rate * self.block_s)))
                 with stream:
                     last = time.monotonic()
                     announced = False

@@ -15,10 +15,12 @@ import numpy as np
 def to_mono_float(chunk: np.ndarray, channel: int | None = None) -> np.ndarray:
     """int or float samples, shape (n,) or (n, channels) → float32 mono (channel picked or averaged)."""
     a = np.asarray(chunk)
+    if a.ndim == 2 and (channel is not None or a.shape[1] == 1):
+        a = a[:, channel or 0]  # pick before converting: one pass over the samples
     if a.dtype == np.int16:
-        a = a.astype(np.float32) / 32768.0
+        a = np.multiply(a, np.float32(1 / 32768), dtype=np.float32)
     elif a.dtype == np.int32:
-        a = a.astype(np.float32) / 2147483648.0
+        a = np.multiply(a, np.float32(1 / 2147483648), dtype=np.float32)
     elif a.dtype == np.uint8:
         a = (a.astype(np.float32) - 128.0) / 128.0
     elif a.dtype.kind == "f":
@@ -26,7 +28,7 @@ def to_mono_float(chunk: np.ndarray, channel: int | None = None) -> np.ndarray:
     else:
         raise TypeError(f"unsupported sample type {a.dtype}; use int16, int32, uint8 or float")
     if a.ndim == 2:
-        a = a[:, channel] if channel is not None else (a[:, 0] if a.shape[1] == 1 else a.mean(axis=1, dtype=np.float32))
+        a = a.mean(axis=1, dtype=np.float32)
     elif a.ndim != 1:
         raise ValueError(f"audio chunks must be 1-D or (frames, channels), got shape {a.shape}")
     return a

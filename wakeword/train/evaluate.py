@@ -49,7 +49,7 @@ def negative_blocks(hours: float, speech: list[np.ndarray], noise_pool: list[np.
 
 
 def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.ndarray], sentences: list[np.ndarray],
-                    bg_dir: Path, out_dir: Path) -> dict:
+                    bg_dir: Path, out_dir: Path, pos_voices: list[str] | None = None) -> dict:
     from .pipeline import _load_list
 
     card = exported_card(export_dir, recipe.name, variant)
@@ -88,12 +88,27 @@ def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.n
                                            f"latency_p50_{ref}_s": v[f"latency_p50_{ref}"]}
                              for k, v in operating.items()},
     }
+    if pos_voices:
+        accuracy[f"recall_by_family_{ref}"] = recall_by_family(positives[ref], pos_voices, BASE.replace(
+            threshold=threshold, rearm_threshold=detector["rearm_threshold"]), card)
     results = {"detector": detector, "accuracy": accuracy, "curve": curve, "negative_hours": neg_hours}
     (out_dir / "results.json").write_text(json.dumps(results, indent=1))
     ev.plot_det(str(out_dir / "det.png"), curve, list(positives), f"{recipe.name}: DET on held-out voices")
     _example_plot(out_dir / "example.png", streams[ref], positives[ref][0], card, threshold, recipe.name)
     print(json.dumps(accuracy["operating_points"], indent=1))
     return results
+
+
+def recall_by_family(positives: tuple[np.ndarray, list[tuple[float, float]]], voices: list[str], cfg: DetectorConfig,
+                     card: ModelCard) -> dict[str, float]:
+    """Recall per held-out voice family at one detector setting: which voices the model does not generalise to."""
+    probs, spans = positives
+    times = ev.event_times(probs, cfg, card.geometry)
+    hits: dict[str, list[bool]] = {}
+    for (start, end), voice in zip(spans, voices):
+        hit = bool(((times >= start) & (times <= end + ev.HIT_AFTER_S)).any())
+        hits.setdefault(voice.split("+")[0], []).append(hit)
+    return {family: round(float(np.mean(h)), 3) for family, h in sorted(hits.items())}
 
 
 def _example_plot(path: Path, stream: ev.PositiveStream, probs: np.ndarray, card: ModelCard, threshold: float,

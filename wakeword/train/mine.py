@@ -1,10 +1,12 @@
 """Hard-negative mining: find what the first model wrongly fires on, so fine-tuning can learn it.
 
 The first model (converted to the int8 step model, run by the runtime Engine) scores hours of continuous
-negative audio made only of *training* material (sentences, near-misses, the training half of the real
-recordings, training music); every probability peak above `min_prob` becomes a 2 s window ending just
-after the peak, with all-zero labels. False accepts in real use come from such confusable stretches of
-ordinary speech, which random windows rarely contain (notes/data.md).
+negative audio made of training-side material only (sentences, near-misses, sound-alikes, the training half
+of the real recordings, training music) plus a set of fresh sentences that nothing else uses: a model
+rarely fires on windows it was trained on, so the unseen sentences are where its real false accepts show.
+Every probability peak above `min_prob` becomes a 2 s window ending just after the peak, with all-zero
+labels. False accepts in real use come from such confusable stretches of ordinary speech, which random
+windows rarely contain (notes/data.md). Evaluation material is never mined.
 """
 from __future__ import annotations
 
@@ -71,4 +73,4 @@ def mine(keras_path: Path, out_dir: Path, cfg: Mining, speech: list[np.ndarray],
     stats = {"hours_scanned": scanned / 3600, "peaks": n_peaks, "windows": len(windows),
              "peaks_per_hour": n_peaks / max(scanned / 3600, 1e-9)}
     (out_dir / "mining.json").write_text(json.dumps(stats, indent=1))
-    print(f"mining: {n_peaks} peaks > {cfg.min_prob} in {scanned / 3600:.2f} h of training negatives; kept {len(windows)} windows")
+    print(f"mining: {n_peaks} peaks > {cfg.min_prob} in {scanned / 3600:.2f} h of negatives; kept {len(windows)} windows")

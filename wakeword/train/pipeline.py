@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ..model.geometry import StepGeometry
-from . import backgrounds, clips
+from . import backgrounds, clips, confusables
 from .recipe import Recipe, stage_key
 from .voices import Voice, available_voices
 
@@ -87,7 +87,11 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
 
     # Sentences do not depend on the phrase (sentences that contain it are filtered out when used), so every
     # recipe with the same seed shares them; each clip set is a stage of its own, keyed by its exact jobs.
-    texts = clips.sentences(s.sentence_clips + s.eval_sentence_clips, set_rng("sentences"))
+    texts = clips.sentences(s.sentence_clips + s.eval_sentence_clips + s.mining_sentence_clips, set_rng("sentences"))
+    train_texts, eval_texts, mining_texts = np.split(np.array(texts, object), np.cumsum([s.sentence_clips, s.eval_sentence_clips]))
+    lexicon = confusables.lexicon(shared / "lexicon-quick.tsv", 3000) if quick else confusables.lexicon(shared / "lexicon.tsv")
+    sound_alikes = confusables.phrases(recipe.phrase_texts[0], lexicon, clips.phrase_words(recipe.phrase_texts, []),
+                                       max(1, s.confusable_clips // 4), set_rng("confusables"))
     eval_positive_jobs = [j if not j.text.startswith("[[") or j.voice.engine in ("espeak", "mbrola")
                           else clips.Job(j.voice, recipe.phrase_texts[0], j.prosody, j.seed)  # phonemes: espeak only
                           for j in clips.spread_jobs(eval_voices, recipe.phrase_texts + recipe.espeak_phonemes,
@@ -98,8 +102,12 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         "eval_positives": (root, eval_positive_jobs),
         "near_misses": (root, clips.spread_jobs(train_voices, recipe.near_misses or ["hey"], s.near_miss_clips,
                                                 set_rng("near_misses"))),
-        "sentences": (shared, clips.spread_jobs(train_voices, texts[: s.sentence_clips], s.sentence_clips, set_rng("s"))),
-        "eval_sentences": (shared, clips.spread_jobs(voices, texts[s.sentence_clips:], s.eval_sentence_clips, set_rng("e"))),
+        "confusables": (root, clips.spread_jobs(train_voices, sound_alikes or ["hey"], s.confusable_clips,
+                                                set_rng("confusables"))),
+        "sentences": (shared, clips.spread_jobs(train_voices, list(train_texts), s.sentence_clips, set_rng("s"))),
+        "eval_sentences": (shared, clips.spread_jobs(voices, list(eval_texts), s.eval_sentence_clips, set_rng("e"))),
+        "mining_sentences": (shared, clips.spread_jobs(train_voices, list(mining_texts), s.mining_sentence_clips,
+                                                       set_rng("m"))),
     }
     clip_dirs = {}
     for name, (where, jobs) in sets.items():
@@ -131,7 +139,8 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         from .mixing import Sources, make_features
 
         rng = np.random.default_rng(rng_seed + 1)
-        src = Sources(positives=load("positives"), near_misses=load("near_misses"), sentences=load("sentences"),
+        src = Sources(positives=load("positives"), near_misses=load("near_misses") + load("confusables"),
+                      sentences=load("sentences"),
                       real_speech=_load_list(b_stage.dir / "real_train.npz"), music=_load_list(b_stage.dir / "music_train.npz"),
                       irs=backgrounds.impulse_responses(rng))
         m = recipe.mixing
@@ -154,7 +163,8 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         from .mine import mine
 
         mine(t_stage.dir / "model.keras", dirpath, recipe.mining,
-             speech=load("sentences") + load("near_misses") + _load_list(b_stage.dir / "real_train.npz"),
+             speech=load("mining_sentences") + load("sentences") + load("near_misses") + load("confusables")
+             + _load_list(b_stage.dir / "real_train.npz"),
              music=_load_list(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=rng_seed + 3)
 
     m_stage = Stage(root, "mine", stage_key(PIPELINE_VERSION, t_stage.key, recipe.mining)).run(mine_stage)
@@ -181,7 +191,8 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     def eval_stage(dirpath: Path) -> None:
         from .evaluate import evaluate_recipe
 
-        evaluate_recipe(recipe, e_stage.dir, SHIPPED, load("eval_positives"), load("eval_sentences"), b_stage.dir, dirpath)
+        evaluate_recipe(recipe, e_stage.dir, SHIPPED, load("eval_positives"), load("eval_sentences"), b_stage.dir, dirpath,
+                        pos_voices=clips.ClipSet.load(clip_dirs["eval_positives"]).voices)
 
     v_stage = Stage(root, "evaluate", stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick)).run(eval_stage)
     _install(recipe, e_stage.dir, v_stage.dir, Path(out_dir), time.time() - t_start)
@@ -221,7 +232,8 @@ def _load_list(path: Path) -> list[np.ndarray]:
 def _shrink(recipe: Recipe) -> None:
     """The smallest full run: a few clips, one epoch (used by the pipeline test)."""
     recipe.synthesis.positives_per_voice = {k: 1 for k in recipe.synthesis.positives_per_voice}
-    recipe.synthesis.near_miss_clips = recipe.synthesis.sentence_clips = 6
+    recipe.synthesis.near_miss_clips = recipe.synthesis.sentence_clips = recipe.synthesis.confusable_clips = 6
+    recipe.synthesis.mining_sentence_clips = 6
     recipe.synthesis.eval_positive_clips = recipe.synthesis.eval_sentence_clips = 4
     recipe.mixing.positive_windows, recipe.mixing.negative_windows = 16, 16
     recipe.training.epochs, recipe.training.batch_size = 1, 8

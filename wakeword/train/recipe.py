@@ -19,7 +19,9 @@ class Synthesis:
     positives_per_voice: dict[str, int] = field(default_factory=lambda: {"espeak": 6, "mbrola": 24, "flite": 30, "festival": 24,
                                                                        "rhvoice": 30, "pico": 40, "piper": 160})
     near_miss_clips: int = 1200
+    confusable_clips: int = 3000       # generated sound-alike phrases (confusables.py)
     sentence_clips: int = 1600
+    mining_sentence_clips: int = 4000  # fresh sentences that only the hard-negative mining sees
     eval_positive_clips: int = 240
     eval_sentence_clips: int = 1200
 
