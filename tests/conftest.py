@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 SR = 16000
 # Tests of conversion paths (rates, formats, chunking, threading) use this threshold so they test the plumbing,
 # not the model's operating point; the card's own threshold is tested on the 16 kHz phrase.
-PLUMBING_THRESHOLD = 0.9
+PLUMBING_THRESHOLD = 0.8  # an 8 kHz copy of the phrase (no energy above 4 kHz) peaks at ~0.87
 
 
 def tts(text: str, voice: str = "kal16") -> np.ndarray:
