@@ -40,3 +40,16 @@ def test_phrases_swap_words_and_never_say_the_phrase(lex):
         assert words != ["hey", "saffy"] and not ("hey" in words and "saffy" in words)
     again = c.phrases("Hey Saffy", lex, {"hey", "saffy"}, 50, np.random.default_rng(0))
     assert again == texts  # a fixed seed gives the same texts
+
+
+def test_rhythm_words_share_the_stress_pattern_whatever_their_sounds(lex):
+    athena, computer = c.transcribe(["athena", "computer"])
+    assert c.stress_pattern(athena) == c.stress_pattern(computer) == (0, 2, 0)
+    assert c.stress_pattern(c.transcribe(["saffy"])[0]) == (2, 0)
+    words = c.same_rhythm_words(athena, lex, {"athena"}, 25, np.random.default_rng(1))
+    assert len(words) == 25 and "athena" not in words
+    assert all(c.stress_pattern(lex[w]) == (0, 2, 0) for w in words)
+    plain = c.phrases("Athena", lex, set(), 30, np.random.default_rng(0))
+    with_rhythm = c.phrases("Athena", lex, set(), 30, np.random.default_rng(0), rhythm=40)
+    assert plain != with_rhythm  # the rhythm pool changes what is said; rhythm=0 keeps the old texts
+    assert plain == c.phrases("Athena", lex, set(), 30, np.random.default_rng(0), rhythm=0)

@@ -78,14 +78,41 @@ def similar_words(target: str, lex: dict[str, str], exclude: set[str], k: int) -
     return [w for _, w in sorted(scored)[:k]]
 
 
+def stress_pattern(phonemes: str) -> tuple[int, ...]:
+    """Stress of each syllable (2 primary, 1 secondary, 0 none): the rhythm of a word ("athena" and "computer"
+    are both (0, 2, 0))."""
+    pattern, pending, prev_vowel = [], 0, False
+    for ch in phonemes:
+        if ch in STRESS:
+            pending = 2 if ch == "'" else 1
+        is_vowel = ch in VOWELS
+        if is_vowel and not prev_vowel:
+            pattern.append(pending)
+            pending = 0
+        if ch != ":":  # a length mark does not end a vowel
+            prev_vowel = is_vowel
+    return tuple(pattern)
+
+
+def same_rhythm_words(target: str, lex: dict[str, str], exclude: set[str], k: int, rng: np.random.Generator) -> list[str]:
+    """`k` dictionary words picked at random among those with `target`'s stress pattern, whatever their sounds."""
+    pattern = stress_pattern(target)
+    pool = sorted(w for w, ph in lex.items() if w not in exclude and stress_pattern(ph) == pattern)
+    return [pool[i] for i in rng.permutation(len(pool))[:k]]
+
+
 def phrases(phrase: str, lex: dict[str, str], exclude: set[str], n: int, rng: np.random.Generator,
-            per_word: int = 60) -> list[str]:
-    """`n` distinct texts: the phrase with one or more words swapped for sound-alikes, alone or in a short carrier."""
+            per_word: int = 60, rhythm: int = 0) -> list[str]:
+    """`n` distinct texts: the phrase with one or more words swapped for sound-alikes (and, with `rhythm`, that
+    many words of the same stress pattern per phrase word), alone or in a short carrier."""
     words = re.findall(r"[a-z']+", phrase.lower())
     if not words or not lex:
         return []
     targets = transcribe(words)
     pools = [similar_words(t, lex, exclude | {w}, per_word) for w, t in zip(words, targets)]
+    if rhythm:
+        pools = [pool + same_rhythm_words(t, lex, exclude | {w} | set(pool), rhythm, rng)
+                 for pool, w, t in zip(pools, words, targets)]
     if not any(pools):
         return []
     texts: set[str] = set()

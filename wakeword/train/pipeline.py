@@ -91,7 +91,7 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     train_texts, eval_texts, mining_texts = np.split(np.array(texts, object), np.cumsum([s.sentence_clips, s.eval_sentence_clips]))
     lexicon = confusables.lexicon(shared / "lexicon-quick.tsv", 3000) if quick else confusables.lexicon(shared / "lexicon.tsv")
     sound_alikes = confusables.phrases(recipe.phrase_texts[0], lexicon, clips.phrase_words(recipe.phrase_texts, []),
-                                       max(1, s.confusable_clips // 4), set_rng("confusables"))
+                                       max(1, s.confusable_clips // 4), set_rng("confusables"), rhythm=s.rhythm_alikes)
     eval_positive_jobs = [j if not j.text.startswith("[[") or j.voice.engine in ("espeak", "mbrola")
                           else clips.Job(j.voice, recipe.phrase_texts[0], j.prosody, j.seed)  # phonemes: espeak only
                           for j in clips.spread_jobs(eval_voices, recipe.phrase_texts + recipe.espeak_phonemes,

@@ -20,6 +20,7 @@ class Synthesis:
                                                                        "rhvoice": 30, "pico": 40, "piper": 160})
     near_miss_clips: int = 1200
     confusable_clips: int = 3000       # generated sound-alike phrases (confusables.py)
+    rhythm_alikes: int = 0             # words per phrase word with its stress pattern added to the sound-alikes
     sentence_clips: int = 1600
     mining_sentence_clips: int = 4000  # fresh sentences that only the hard-negative mining sees
     eval_positive_clips: int = 240
