@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 from broker import mosquitto
 from rig import virtual_microphone
@@ -27,38 +28,38 @@ def read_until(stream, predicate, timeout):
     return lines
 
 
-def start_daemon(env, *extra):
+@contextmanager
+def running_daemon(env, *extra):
+    """`wakeword run` on the virtual microphone, once it receives audio; killed on the way out if still running."""
     proc = subprocess.Popen([sys.executable, "-m", "wakeword", "run", "--model", "hey_ssafy", *extra], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    err = read_until(proc.stderr, lambda line: "receiving audio" in line, 60)
-    assert any("receiving audio" in line for line in err), err
-    return proc
+    try:
+        err = read_until(proc.stderr, lambda line: "receiving audio" in line, 60)
+        assert any("receiving audio" in line for line in err), err
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def test_run_hears_the_phrase_on_a_virtual_microphone(phrase, negative):
-    with virtual_microphone() as mic:
-        proc = start_daemon(mic.env)
-        try:
-            mic.play(str(negative[0]))
-            mic.play(str(phrase[0]))
-            out = read_until(proc.stdout, lambda line: True, 10)
-            assert len(out) == 1, out
-            assert json.loads(out[0])["wake_word"] == "hey_ssafy"
-            assert read_until(proc.stdout, lambda line: True, 2.5) == []  # exactly one
-            t0 = time.time()
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=5) == 0
-            assert time.time() - t0 < 2.0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    with virtual_microphone() as mic, running_daemon(mic.env) as proc:
+        mic.play(str(negative[0]))
+        mic.play(str(phrase[0]))
+        out = read_until(proc.stdout, lambda line: True, 10)
+        assert len(out) == 1, out
+        assert json.loads(out[0])["wake_word"] == "hey_ssafy"
+        assert read_until(proc.stdout, lambda line: True, 2.5) == []  # exactly one
+        t0 = time.time()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+        assert time.time() - t0 < 2.0
 
 
 def test_vanished_microphone_is_reopened_and_availability_follows(phrase):
     with virtual_microphone() as mic, mosquitto() as broker, \
             observer(broker.port, ["wakeword/+/available", "wakeword/+/detected"]) as obs:
-        proc = start_daemon(mic.env, "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port), "--site-id", "hall")
-        try:
+        with running_daemon(mic.env, "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port), "--site-id", "hall") as proc:
             assert obs.get(timeout=10)[:2] == ("wakeword/hall/available", "online")
             mic.stop()  # the microphone (its audio server) disappears
             assert obs.get(timeout=15)[:2] == ("wakeword/hall/available", "offline")
@@ -70,9 +71,6 @@ def test_vanished_microphone_is_reopened_and_availability_follows(phrase):
             assert topic == "wakeword/hall/detected" and json.loads(payload)["wake_word"] == "hey_ssafy"
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=5) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
 
 
 def test_no_microphone_says_how_to_run_on_a_file(tmp_path):
@@ -85,9 +83,8 @@ def test_no_microphone_says_how_to_run_on_a_file(tmp_path):
 def test_live_phrases_reach_stdout_plain_and_hermes_topics_across_a_broker_outage(phrase):
     topics = ["wakeword/+/detected", "hermes/hotword/+/detected"]
     with virtual_microphone() as mic, mosquitto(persistence=True) as broker:
-        proc = start_daemon(mic.env, "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port), "--site-id", "porch",
-                            "--hermes")
-        try:
+        with running_daemon(mic.env, "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port), "--site-id", "porch",
+                            "--hermes") as proc:
             with observer(broker.port, topics, client_id="obs-porch", clean=False) as obs:
                 time.sleep(0.5)
                 mic.play(str(phrase[0]))
@@ -103,9 +100,6 @@ def test_live_phrases_reach_stdout_plain_and_hermes_topics_across_a_broker_outag
                 assert got == {"wakeword/porch/detected", "hermes/hotword/hey_ssafy/detected"}
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=5) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
 
 
 def test_block_size_sets_how_much_audio_each_wake_up_brings(monkeypatch):

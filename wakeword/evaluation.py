@@ -193,15 +193,19 @@ def lockout_count(times: np.ndarray, seconds: float = LOCKOUT_S) -> int:
     return count
 
 
-def score_positives(times: np.ndarray, spans: list[tuple[float, float]]) -> tuple[int, list[float]]:
-    """Hits (an event in [start, end + 1 s]) and each hit's latency after the clip's end."""
-    hits, lat = 0, []
+def first_hits(times: np.ndarray, spans: list[tuple[float, float]]) -> list[float | None]:
+    """For each clip span, the first event in [start, end + HIT_AFTER_S] (the hit rule), or None if missed."""
+    out = []
     for start, end in spans:
         inside = times[(times >= start) & (times <= end + HIT_AFTER_S)]
-        if len(inside):
-            hits += 1
-            lat.append(float(inside[0] - end))
-    return hits, lat
+        out.append(float(inside[0]) if len(inside) else None)
+    return out
+
+
+def score_positives(times: np.ndarray, spans: list[tuple[float, float]]) -> tuple[int, list[float]]:
+    """Hits and each hit's latency after the clip's end."""
+    lat = [t - end for t, (_, end) in zip(first_hits(times, spans), spans) if t is not None]
+    return len(lat), lat
 
 
 def sweep(positives: dict[str, tuple[np.ndarray | Trace, list[tuple[float, float]]]], negative_probs: np.ndarray | Trace,

@@ -22,6 +22,7 @@ from ..detector import DetectorConfig
 from ..engine import Engine
 from ..model.card import ModelCard
 from .card_writer import step_card
+from .voices import Voice
 
 BASE = DetectorConfig(threshold=0.5, smoothing=3, patience=2, refractory_s=2.0)
 DEFAULT_TARGET = 0.5  # FA/h whose operating point becomes the card's default threshold
@@ -115,11 +116,9 @@ def recall_by_family(positives: tuple[np.ndarray, list[tuple[float, float]]], vo
                      card: ModelCard) -> dict[str, float]:
     """Recall per held-out voice family at one detector setting: which voices the model does not generalise to."""
     probs, spans = positives
-    times = ev.event_times(probs, cfg, card.geometry)
     hits: dict[str, list[bool]] = {}
-    for (start, end), voice in zip(spans, voices):
-        hit = bool(((times >= start) & (times <= end + ev.HIT_AFTER_S)).any())
-        hits.setdefault(voice.split("+")[0], []).append(hit)
+    for hit, voice in zip(ev.first_hits(ev.event_times(probs, cfg, card.geometry), spans), voices):
+        hits.setdefault(Voice.parse(voice).family, []).append(hit is not None)
     return {family: round(float(np.mean(h)), 3) for family, h in sorted(hits.items())}
 
 
