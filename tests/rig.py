@@ -17,7 +17,8 @@ from contextlib import contextmanager
 
 
 class VirtualMic:
-    def __init__(self) -> None:
+    def __init__(self, keepalive_ms: int = 10) -> None:
+        self.keepalive_ms = keepalive_ms
         for tool in ("pulseaudio", "pactl", "pacat", "paplay"):
             if not shutil.which(tool):
                 raise RuntimeError(f"{tool} missing: run script/setup --dev")
@@ -51,7 +52,7 @@ class VirtualMic:
         self._pactl("set-default-source", "virt_mic")
         # A permanent stream keeps the null sink rendering in small blocks (else the first ~2 s are lost).
         self.keepalive = subprocess.Popen(["pacat", "--playback", "--raw", "--format=s16le", "--rate=16000", "--channels=1",
-                                           "--latency-msec=10", "-d", "virt_speaker", "/dev/zero"], env=self.env,
+                                           f"--latency-msec={self.keepalive_ms}", "-d", "virt_speaker", "/dev/zero"], env=self.env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.1)
         self._pactl("suspend-sink", "virt_speaker", "1", check=False)
@@ -73,9 +74,12 @@ class VirtualMic:
 
 
 @contextmanager
-def virtual_microphone():
-    """A running virtual microphone for the `with` block; yields the VirtualMic (`.env`, `.play()`, `.stop()`, `.start()`)."""
-    mic = VirtualMic()
+def virtual_microphone(keepalive_ms: int = 10):
+    """A running virtual microphone for the `with` block; yields the VirtualMic (`.env`, `.play()`, `.stop()`, `.start()`).
+
+    `keepalive_ms` is the latency of the permanent "speaker" stream, which sets how often the null sink pushes
+    audio to every recording client (benchmarks/live.py)."""
+    mic = VirtualMic(keepalive_ms)
     try:
         mic.start()
         yield mic

@@ -75,3 +75,58 @@ def test_smallest_full_pipeline_run(tmp_path):
     assert len(list((tmp_path / "cache" / "hey_ssafy").glob("clips_confusables-*/done"))) == 1
     # a rerun reuses every cached stage
     run(str(REPO / "recipes" / "hey_ssafy.yaml"), str(out), str(tmp_path / "cache"), quick=True)
+
+
+def test_voices_that_misspeak_a_spelling_only_get_the_ones_they_say_right(tmp_path):
+    from wakeword.train.clips import phrase_jobs, spread_jobs
+    from wakeword.train.recipe import Recipe, texts_for
+    from wakeword.train.voices import Voice
+
+    recipe = Recipe.load(REPO / "recipes" / "hey_ssafy.yaml")
+    gb, us, espeak = Voice("pico", "en-GB"), Voice("pico", "en-US"), Voice("espeak", "en-us+f3")
+    assert set(texts_for(recipe, gb)) == set(recipe.voice_texts["pico:en-GB"]) < set(recipe.phrase_texts)
+    assert texts_for(recipe, us) == recipe.phrase_texts  # the override is per family, not per engine
+    assert set(texts_for(recipe, espeak)) == set(recipe.phrase_texts) | set(recipe.espeak_phonemes)
+    rng = np.random.default_rng(0)
+    jobs = phrase_jobs([gb, us], {"pico": 50}, lambda v: texts_for(recipe, v), rng) + \
+        spread_jobs([gb, us], lambda v: texts_for(recipe, v), 200, rng)
+    assert {j.text for j in jobs if j.voice == gb} == set(recipe.voice_texts["pico:en-GB"])
+    assert {j.text for j in jobs if j.voice == us} == set(recipe.phrase_texts)
+
+
+def test_frequency_warp_moves_formants_and_keeps_the_shape():
+    from wakeword.train.fit import warp_frequencies
+
+    x = np.zeros((3, 4, 101), np.float32)
+    x[:, :, 40] = 1.0
+    y = warp_frequencies(x, np.array([1.0, 1.1, 0.9]))
+    assert y.shape == x.shape and y.dtype == x.dtype
+    np.testing.assert_array_equal(y[0], x[0])
+    assert np.argmax(y[1, 0]) == 44 and np.argmax(y[2, 0]) == 36  # 40 bins * factor
+    assert np.all(y[1, 1:] == y[1, :1])  # every frame warped alike
+
+
+def test_new_options_at_their_default_keep_cached_stages_valid():
+    from wakeword.train.recipe import Training, stage_key
+
+    plain = stage_key("train", Training())
+    assert stage_key("train", Training(freq_warp=0.0, average_last=0)) == plain  # options added later, at default
+    assert stage_key("train", Training(freq_warp=0.1)) != plain
+    assert stage_key("train", Training(average_last=3)) != plain
+    assert stage_key("train", Training(epochs=Training().epochs + 1)) != plain  # ordinary fields always count
+
+
+def test_weights_are_averaged_over_the_last_epochs():
+    import keras
+
+    from wakeword.train.fit import AverageLastEpochs
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    cb = AverageLastEpochs(2, 3)
+    cb.set_model(model)
+    cb.on_train_begin()
+    for epoch, value in enumerate([1.0, 2.0, 4.0]):
+        model.set_weights([np.full_like(w, value) for w in model.get_weights()])
+        cb.on_epoch_end(epoch)
+    cb.on_train_end()
+    assert all(np.allclose(w, 3.0) for w in model.get_weights())  # mean of the last two epochs, not of all three

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from . import threads
 from .audio.resample import StreamingResampler, to_mono_float
 from .audio.sources import ChunkSource, WavSource
 from .detector import DetectorConfig, TriggerDetector
@@ -196,10 +197,8 @@ class Engine:
         src = _as_source(source, sample_rate)
         self._stop.clear()
         self.error = None
-        self._dispatcher = threading.Thread(target=self._dispatch_loop, name="wakeword-dispatch", daemon=True)
-        self._dispatcher.start()
-        self._thread = threading.Thread(target=self._run, args=(src,), name="wakeword-process", daemon=True)
-        self._thread.start()
+        self._dispatcher = threads.start(self._dispatch_loop, "ww-dispatch")
+        self._thread = threads.start(self._run, "ww-process", src)
         return self
 
     def _run(self, src) -> None:

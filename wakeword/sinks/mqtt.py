@@ -34,6 +34,7 @@ from typing import Any, Callable
 
 import paho.mqtt.client as mqtt
 
+from .. import threads
 from ..errors import ConfigError
 
 log = logging.getLogger("wakeword.mqtt")
@@ -259,8 +260,7 @@ class MqttSink:
             self._closing = False
         client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive)
         client.loop_start()
-        self._sender = threading.Thread(target=self._send_loop, name="wakeword-mqtt-sender", daemon=True)
-        self._sender.start()
+        self._sender = threads.start(self._send_loop, "ww-mqtt-sender")
         return self
 
     def publish(self, detection) -> None:

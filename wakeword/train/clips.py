@@ -12,6 +12,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -91,19 +92,22 @@ def random_prosody(rng: np.random.Generator) -> Prosody:
     return Prosody(rate=float(rng.uniform(0.8, 1.25)), pitch=float(rng.uniform(0.75, 1.35)))
 
 
-def phrase_jobs(voices: list[Voice], per_engine: dict[str, int], texts: list[str], phonemes: list[str],
+def phrase_jobs(voices: list[Voice], per_engine: dict[str, int], texts: Callable[[Voice], list[str]],
                 rng: np.random.Generator) -> list[Job]:
-    """Positive jobs: each voice says the phrase `per_engine[engine]` times with random spelling and prosody."""
+    """Positive jobs: each voice says the phrase `per_engine[engine]` times with random spelling (`texts(voice)`)
+    and prosody."""
     jobs = []
     for v in voices:
-        choices = texts + (phonemes if v.engine in ("espeak", "mbrola") else [])
+        choices = texts(v)
         for _ in range(per_engine.get(v.engine, 10)):
             jobs.append(Job(v, str(rng.choice(choices)), random_prosody(rng), int(rng.integers(1 << 31))))
     return jobs
 
 
-def spread_jobs(voices: list[Voice], texts: list[str], n: int, rng: np.random.Generator) -> list[Job]:
-    """`n` jobs with texts and voices drawn at random (voice engines weighted equally, not per setup)."""
+def spread_jobs(voices: list[Voice], texts: list[str] | Callable[[Voice], list[str]], n: int, rng: np.random.Generator
+                ) -> list[Job]:
+    """`n` jobs with texts and voices drawn at random (voice engines weighted equally, not per setup); `texts` is
+    one list for every voice or a function giving each voice its own."""
     by_engine: dict[str, list[Voice]] = {}
     for v in voices:
         by_engine.setdefault(v.engine, []).append(v)
@@ -111,7 +115,9 @@ def spread_jobs(voices: list[Voice], texts: list[str], n: int, rng: np.random.Ge
     jobs = []
     for _ in range(n):
         pool = by_engine[engines[rng.integers(len(engines))]]
-        jobs.append(Job(pool[rng.integers(len(pool))], str(rng.choice(texts)), random_prosody(rng), int(rng.integers(1 << 31))))
+        voice = pool[rng.integers(len(pool))]
+        choices = texts(voice) if callable(texts) else texts
+        jobs.append(Job(voice, str(rng.choice(choices)), random_prosody(rng), int(rng.integers(1 << 31))))
     return jobs
 
 

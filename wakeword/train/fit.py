@@ -18,6 +18,47 @@ from .keras_model import build
 from .recipe import Training
 
 
+def warp_frequencies(x: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Vocal-tract length perturbation on spectrograms (batch, frames, bins): window i's frequency axis is
+    scaled by factors[i] (>1 moves formants up), by linear interpolation between bins. A new factor every
+    epoch makes each synthetic voice stand for a family of speakers with shorter or longer vocal tracts, which
+    audio resampling alone (mixing.warp) ties to speed and pitch."""
+    bins = x.shape[-1]
+    src = np.clip(np.arange(bins)[None, :] / factors[:, None], 0, bins - 1)  # (batch, bins): where each bin reads
+    lo = np.minimum(src.astype(np.int64), bins - 2)
+    frac = (src - lo).astype(x.dtype)
+    out = np.empty_like(x)
+    for k in range(len(x)):  # one window at a time: a plain column gather, far cheaper than a batched one
+        out[k] = x[k][:, lo[k]] * (1 - frac[k]) + x[k][:, lo[k] + 1] * frac[k]
+    return out
+
+
+def AverageLastEpochs(last: int, epochs: int):
+    """Keras callback: at the end of training, replace the weights by their mean over the last `last` epochs.
+
+    Strict operating points swing a lot from one checkpoint to the next while the validation loss barely moves
+    (notes/data.md); the mean of the last few sits in the middle of the region they explore. Batch-norm moving
+    statistics are averaged too."""
+    import keras
+
+    class Average(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None) -> None:
+            self.sum, self.count = None, 0
+
+        def on_epoch_end(self, epoch: int, logs=None) -> None:
+            if epoch >= epochs - last:
+                w = [np.asarray(v, np.float64) for v in self.model.get_weights()]
+                self.sum = w if self.sum is None else [a + b for a, b in zip(self.sum, w)]
+                self.count += 1
+
+        def on_train_end(self, logs=None) -> None:
+            if self.count:
+                self.model.set_weights([(a / self.count).astype(np.float32) for a in self.sum])
+                print(f"weights averaged over the last {self.count} epochs")
+
+    return Average()
+
+
 def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initial: Path | None = None) -> None:
     import keras
 
@@ -47,6 +88,8 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
             sel = self.indices[i * cfg.batch_size:(i + 1) * cfg.batch_size]
             xb = np.stack([xs[owner[j]][local[j]] for j in sel]).astype(np.float32)
             yb = np.stack([ys[owner[j]][local[j]] for j in sel])[..., None]
+            if self.shuffle and cfg.freq_warp:
+                xb = warp_frequencies(xb, self.rng.uniform(1 - cfg.freq_warp, 1 + cfg.freq_warp, len(xb)))
             return xb, yb
 
         def on_epoch_end(self) -> None:
@@ -59,7 +102,8 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="binary_crossentropy",
                   metrics=[keras.metrics.AUC(name="auc"), keras.metrics.Recall(name="recall"),
                            keras.metrics.Precision(name="precision")])
+    callbacks = [AverageLastEpochs(cfg.average_last, cfg.epochs)] if cfg.average_last > 1 else []
     hist = model.fit(Batches(train_idx, True), validation_data=Batches(val_idx, False) if n_val else None,
-                     epochs=cfg.epochs, verbose=1 if sys.stdout.isatty() else 2)
+                     epochs=cfg.epochs, verbose=1 if sys.stdout.isatty() else 2, callbacks=callbacks)
     model.save(out_dir / "model.keras")
     (out_dir / "history.json").write_text(json.dumps({k: [float(v) for v in vs] for k, vs in hist.history.items()}, indent=1))

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..model.geometry import StepGeometry
 from . import backgrounds, clips, confusables
-from .recipe import Recipe, stage_key
+from .recipe import Recipe, stage_key, texts_for
 from .voices import Voice, available_voices
 
 PIPELINE_VERSION = 2
@@ -92,14 +92,12 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     lexicon = confusables.lexicon(shared / "lexicon-quick.tsv", 3000) if quick else confusables.lexicon(shared / "lexicon.tsv")
     sound_alikes = confusables.phrases(recipe.phrase_texts[0], lexicon, clips.phrase_words(recipe.phrase_texts, []),
                                        max(1, s.confusable_clips // 4), set_rng("confusables"), rhythm=s.rhythm_alikes)
-    eval_positive_jobs = [j if not j.text.startswith("[[") or j.voice.engine in ("espeak", "mbrola")
-                          else clips.Job(j.voice, recipe.phrase_texts[0], j.prosody, j.seed)  # phonemes: espeak only
-                          for j in clips.spread_jobs(eval_voices, recipe.phrase_texts + recipe.espeak_phonemes,
-                                                     s.eval_positive_clips, set_rng("eval_positives"))]
+    def texts(voice: Voice) -> list[str]:
+        return texts_for(recipe, voice)
+
     sets = {
-        "positives": (root, clips.phrase_jobs(train_voices, s.positives_per_voice, recipe.phrase_texts,
-                                              recipe.espeak_phonemes, set_rng("positives"))),
-        "eval_positives": (root, eval_positive_jobs),
+        "positives": (root, clips.phrase_jobs(train_voices, s.positives_per_voice, texts, set_rng("positives"))),
+        "eval_positives": (root, clips.spread_jobs(eval_voices, texts, s.eval_positive_clips, set_rng("eval_positives"))),
         "near_misses": (root, clips.spread_jobs(train_voices, recipe.near_misses or ["hey"], s.near_miss_clips,
                                                 set_rng("near_misses"))),
         "confusables": (root, clips.spread_jobs(train_voices, sound_alikes or ["hey"], s.confusable_clips,
@@ -133,7 +131,8 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         return root
 
     geom = StepGeometry()
-    clips_key = stage_key(*(str(p) for p in clip_dirs.values()))
+    # Only the clip sets the features are mixed from: a new evaluation or mining set must not retrain the model.
+    clips_key = stage_key(*(str(clip_dirs[n]) for n in ("positives", "near_misses", "confusables", "sentences")))
 
     def feat_stage(dirpath: Path) -> None:
         from .mixing import Sources, make_features

@@ -42,6 +42,10 @@ class Training:
     batch_size: int = 64
     learning_rate: float = 0.002
     dropout: float = 0.5
+    # each training window's frequency axis is scaled by a factor in 1 ± freq_warp (VTLP, fit.warp_frequencies)
+    freq_warp: float = field(default=0.0, metadata={"key_at_default": False})
+    # the saved model averages the weights after each of the last N epochs (0: the last epoch's weights)
+    average_last: int = field(default=0, metadata={"key_at_default": False})
 
 
 @dataclass
@@ -72,6 +76,9 @@ class Recipe:
     license: str = "Apache-2.0"
     seed: int = 0
     espeak_phonemes: list[str] = field(default_factory=list)
+    # Voice family ("pico:en-GB") or engine ("pico") -> the spellings that voice says right, where it says some of
+    # phrase_texts wrong: a clip that does not say the phrase is label noise in training and a false miss in evaluation.
+    voice_texts: dict[str, list[str]] = field(default_factory=dict, metadata={"key_at_default": False})
     near_misses: list[str] = field(default_factory=list)
     holdout_families: list[str] = field(default_factory=list)
     real_negative_dirs: list[str] = field(default_factory=list)
@@ -107,11 +114,26 @@ class Recipe:
         return recipe
 
 
+def _default(f: dataclasses.Field) -> object:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def texts_for(recipe: Recipe, voice) -> list[str]:
+    """What `voice` is asked to say as the phrase: its own spellings if the recipe lists any, else phrase_texts,
+    plus the espeak phoneme strings for the engines that read them."""
+    texts = recipe.voice_texts.get(voice.family) or recipe.voice_texts.get(voice.engine) or recipe.phrase_texts
+    return list(texts) + (recipe.espeak_phonemes if voice.engine in ("espeak", "mbrola") else [])
+
+
 def stage_key(*parts: object) -> str:
-    """Stable short hash of the configuration a stage depends on."""
+    """Stable short hash of the configuration a stage depends on.
+
+    Options added after models were trained carry `key_at_default: False`: at their default (the behaviour from
+    before they existed) they are left out of the hash, so adding an option never invalidates a cached stage."""
     def default(o: object) -> object:
         if dataclasses.is_dataclass(o):
-            return dataclasses.asdict(o)
+            return {f.name: getattr(o, f.name) for f in dataclasses.fields(o)
+                    if f.metadata.get("key_at_default", True) or getattr(o, f.name) != _default(f)}
         return str(o)
 
     blob = json.dumps(parts, sort_keys=True, default=default).encode()
