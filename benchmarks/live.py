@@ -159,7 +159,9 @@ def main() -> None:
         "block_ms": a.block_ms or round(BLOCK_S * 1000), "rig_keepalive_ms": a.keepalive_ms,
         "listening_cpu_percent_of_one_core": round(100 * (c1 - c0) / a.listen_s, 3),
         "listening_cpu_percent_by_thread": {"audio server client (threaded-ml)": round(100 * client / a.listen_s, 3),
-                                            "wakeword (all other threads)": round(100 * (c1 - c0 - client) / a.listen_s, 3)},
+                                            "wakeword (all other threads)": round(100 * (c1 - c0 - client) / a.listen_s, 3),
+                                            **{name: round(100 * (cpu - th0.get(name, (0.0, 0))[0]) / a.listen_s, 3)
+                                               for name, (cpu, _) in sorted(th1.items())}},
         "listening_wakeups_per_s_by_thread": {k: v for k, v in wakeups.items() if v >= 0.5},
         "stdin_cpu_percent_of_one_core": round(stdin_cpu(a.block_ms or round(BLOCK_S * 1000), a.listen_s), 3),
         "rss_mb": round(max(rss, rss2) / 1024, 1), "peak_rss_mb": round(max(hwm, hwm2) / 1024, 1),

@@ -7,18 +7,33 @@ import ctypes.util
 import threading
 from typing import Callable
 
-_PR_SET_NAME = 15
+_PR_SET_NAME, _PR_GET_NAME = 15, 16
 try:
     _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 except OSError:  # not Linux/glibc: names stay Python-only
     _libc = None
 
 
+def set_os_name(name: str) -> None:
+    """Name the calling thread for the OS (first 15 bytes). Threads that C libraries start (PortAudio's
+    callback thread) inherit the name of the thread that starts them."""
+    if _libc is not None:
+        _libc.prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def os_name() -> str:
+    """The calling thread's OS name ("" where it cannot be read)."""
+    if _libc is None:
+        return ""
+    buf = ctypes.create_string_buffer(16)
+    _libc.prctl(_PR_GET_NAME, buf, 0, 0, 0)
+    return buf.value.decode(errors="replace")
+
+
 def start(target: Callable[..., None], name: str, *args: object) -> threading.Thread:
-    """Start a daemon thread running target(*args), named `name` for Python and (first 15 bytes) for the OS."""
+    """Start a daemon thread running target(*args), named `name` for Python and for the OS."""
     def run() -> None:
-        if _libc is not None:
-            _libc.prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+        set_os_name(name)
         target(*args)
 
     t = threading.Thread(target=run, name=name, daemon=True)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .. import threads
 from ..errors import AudioError
 
 log = logging.getLogger("wakeword.audio")
@@ -141,6 +142,15 @@ class Microphone:
                 stream = sd.InputStream(device=self.device, samplerate=self.sample_rate, channels=self.channels,
                                         dtype="int16", callback=self._callback,
                                         blocksize=max(1, int(self.sample_rate * self.block_s)))
+                own_name = threads.os_name()
+                threads.set_os_name("ww-portaudio")  # PortAudio's callback thread, started here, takes this name
+                try:
+                    stream.start()
+                except BaseException:
+                    stream.close()
+                    raise
+                finally:
+                    threads.set_os_name(own_name)
                 with stream:
                     last = time.monotonic()
                     announced = False

@@ -363,7 +363,9 @@ class MqttSink:
         while True:
             with self._cond:
                 while not self._closing and not self._ready_to_send():
-                    self._cond.wait(0.5)
+                    # Every change that can make an event sendable notifies (publish, connect, acks, stop); only
+                    # the re-send grace period after a reconnect needs a timed look. An idle sink never wakes.
+                    self._cond.wait(0.5 if self._connected and self._queue else None)
                 if self._closing:
                     return
                 event = self._queue.popleft()
