@@ -79,17 +79,17 @@ def test_smallest_full_pipeline_run(tmp_path):
 
 def test_voices_that_misspeak_a_spelling_only_get_the_ones_they_say_right(tmp_path):
     from wakeword.train.clips import phrase_jobs, spread_jobs
-    from wakeword.train.recipe import Recipe, texts_for
+    from wakeword.train.recipe import Recipe
     from wakeword.train.voices import Voice
 
     recipe = Recipe.load(REPO / "recipes" / "hey_ssafy.yaml")
     gb, us, espeak = Voice("pico", "en-GB"), Voice("pico", "en-US"), Voice("espeak", "en-us+f3")
-    assert set(texts_for(recipe, gb)) == set(recipe.voice_texts["pico:en-GB"]) < set(recipe.phrase_texts)
-    assert texts_for(recipe, us) == recipe.phrase_texts  # the override is per family, not per engine
-    assert set(texts_for(recipe, espeak)) == set(recipe.phrase_texts) | set(recipe.espeak_phonemes)
+    assert set(recipe.texts_for(gb)) == set(recipe.voice_texts["pico:en-GB"]) < set(recipe.phrase_texts)
+    assert recipe.texts_for(us) == recipe.phrase_texts  # the override is per family, not per engine
+    assert set(recipe.texts_for(espeak)) == set(recipe.phrase_texts) | set(recipe.espeak_phonemes)
     rng = np.random.default_rng(0)
-    jobs = phrase_jobs([gb, us], {"pico": 50}, lambda v: texts_for(recipe, v), rng) + \
-        spread_jobs([gb, us], lambda v: texts_for(recipe, v), 200, rng)
+    jobs = phrase_jobs([gb, us], {"pico": 50}, recipe.texts_for, rng) + \
+        spread_jobs([gb, us], recipe.texts_for, 200, rng)
     assert {j.text for j in jobs if j.voice == gb} == set(recipe.voice_texts["pico:en-GB"])
     assert {j.text for j in jobs if j.voice == us} == set(recipe.phrase_texts)
 

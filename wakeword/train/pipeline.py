@@ -21,7 +21,7 @@ import numpy as np
 
 from ..model.geometry import StepGeometry
 from . import backgrounds, clips, confusables
-from .recipe import Recipe, stage_key, texts_for
+from .recipe import Recipe, stage_key
 from .voices import Voice, available_voices
 
 PIPELINE_VERSION = 2
@@ -92,12 +92,10 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     lexicon = confusables.lexicon(shared / "lexicon-quick.tsv", 3000) if quick else confusables.lexicon(shared / "lexicon.tsv")
     sound_alikes = confusables.phrases(recipe.phrase_texts[0], lexicon, clips.phrase_words(recipe.phrase_texts, []),
                                        max(1, s.confusable_clips // 4), set_rng("confusables"), rhythm=s.rhythm_alikes)
-    def texts(voice: Voice) -> list[str]:
-        return texts_for(recipe, voice)
-
     sets = {
-        "positives": (root, clips.phrase_jobs(train_voices, s.positives_per_voice, texts, set_rng("positives"))),
-        "eval_positives": (root, clips.spread_jobs(eval_voices, texts, s.eval_positive_clips, set_rng("eval_positives"))),
+        "positives": (root, clips.phrase_jobs(train_voices, s.positives_per_voice, recipe.texts_for, set_rng("positives"))),
+        "eval_positives": (root, clips.spread_jobs(eval_voices, recipe.texts_for, s.eval_positive_clips,
+                                                   set_rng("eval_positives"))),
         "near_misses": (root, clips.spread_jobs(train_voices, recipe.near_misses or ["hey"], s.near_miss_clips,
                                                 set_rng("near_misses"))),
         "confusables": (root, clips.spread_jobs(train_voices, sound_alikes or ["hey"], s.confusable_clips,

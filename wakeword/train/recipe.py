@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from .voices import Voice
+
 
 @dataclass
 class Synthesis:
@@ -89,6 +91,12 @@ class Recipe:
     evaluation: Evaluation = field(default_factory=Evaluation)
     path: Path | None = None
 
+    def texts_for(self, voice: Voice) -> list[str]:
+        """What `voice` is asked to say as the phrase: its own spellings if the recipe lists any, else phrase_texts,
+        plus the espeak phoneme strings for the engines that read them."""
+        texts = self.voice_texts.get(voice.family) or self.voice_texts.get(voice.engine) or self.phrase_texts
+        return list(texts) + (self.espeak_phonemes if voice.engine in ("espeak", "mbrola") else [])
+
     @classmethod
     def load(cls, path: str | Path) -> "Recipe":
         path = Path(path)
@@ -116,13 +124,6 @@ class Recipe:
 
 def _default(f: dataclasses.Field) -> object:
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-
-
-def texts_for(recipe: Recipe, voice) -> list[str]:
-    """What `voice` is asked to say as the phrase: its own spellings if the recipe lists any, else phrase_texts,
-    plus the espeak phoneme strings for the engines that read them."""
-    texts = recipe.voice_texts.get(voice.family) or recipe.voice_texts.get(voice.engine) or recipe.phrase_texts
-    return list(texts) + (recipe.espeak_phonemes if voice.engine in ("espeak", "mbrola") else [])
 
 
 def stage_key(*parts: object) -> str:
