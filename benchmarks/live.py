@@ -1,7 +1,8 @@
 """Live daemon figures on a real (virtual) microphone and a real broker:
 
 - latency from the end of the played phrase to the MQTT message (median, p95 over N plays),
-- `wakeword run` CPU while listening (% of one core, from /proc utime+stime over a quiet minute), split by
+- `wakeword run` CPU while listening (% of one core, from /proc utime+stime over a quiet minute, and again over a
+  minute of continuous background noise, where the quiet gate of audio/quiet.py never lets it read less often), split by
   thread: the audio server's client thread (libpulse's "threaded-ml", loaded by PortAudio's ALSA "pulse"
   plugin) against everything else (PortAudio callback, processing, dispatch, MQTT),
 - the same CPU for `wakeword run --input -` fed raw PCM in real time in blocks of the same size, which is the
@@ -40,7 +41,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from broker import mosquitto  # noqa: E402
 from conftest import in_noise, tts, write  # noqa: E402
 from rig import virtual_microphone  # noqa: E402
-from wakeword.audio.microphone import BLOCK_S  # noqa: E402
+from wakeword.audio.microphone import BLOCK_S, IDLE_S  # noqa: E402
 
 
 def proc_stats(pid: int) -> tuple[float, int, int]:
@@ -68,6 +69,20 @@ def thread_cpu(pid: int) -> dict[str, tuple[float, int]]:
         except (OSError, IndexError):  # the thread ended meanwhile
             pass
     return out
+
+
+def cpu_window(pid: int, seconds: float) -> dict:
+    """CPU of a process over the next `seconds`: % of one core, and per thread name (% and wake-ups per second)."""
+    c0, th0 = proc_stats(pid)[0], thread_cpu(pid)
+    time.sleep(seconds)
+    c1, th1 = proc_stats(pid)[0], thread_cpu(pid)
+    delta = {name: (cpu - th0.get(name, (0.0, 0))[0], n - th0.get(name, (0.0, 0))[1]) for name, (cpu, n) in sorted(th1.items())}
+    client = delta.get("threaded-ml", (0.0, 0))[0]
+    return {"percent_of_one_core": round(100 * (c1 - c0) / seconds, 3),
+            "percent_by_thread": {"audio server client (threaded-ml)": round(100 * client / seconds, 3),
+                                  "wakeword (all other threads)": round(100 * (c1 - c0 - client) / seconds, 3),
+                                  **{name: round(100 * cpu / seconds, 3) for name, (cpu, _) in delta.items()}},
+            "wakeups_per_s_by_thread": {name: round(n / seconds, 1) for name, (_, n) in delta.items() if n / seconds >= 0.5}}
 
 
 def stdin_cpu(block_ms: int, seconds: float) -> float:
@@ -101,6 +116,7 @@ def main() -> None:
     ap.add_argument("--plays", type=int, default=20)
     ap.add_argument("--listen-s", type=float, default=60)
     ap.add_argument("--block-ms", type=int, default=None, help="audio.block_ms for the daemon (default: its own)")
+    ap.add_argument("--idle-ms", type=int, default=None, help="audio.idle_ms for the daemon (default: its own; 0: off)")
     ap.add_argument("--keepalive-ms", type=int, default=10, help="latency of the rig's speaker stream (tests: 10)")
     ap.add_argument("--out", default=str(HERE / "results" / "live.json"))
     a = ap.parse_args()
@@ -119,20 +135,25 @@ def main() -> None:
         sub.loop_start()
         cmd = [sys.executable, "-m", "wakeword", "run", "--model", "hey_ssafy", "--mqtt-host", "127.0.0.1",
                "--mqtt-port", str(broker.port)]
-        if a.block_ms:
+        settings = {k: v for k, v in (("block_ms", a.block_ms), ("idle_ms", a.idle_ms)) if v is not None}
+        if settings:
             config = tmp / "config.yaml"
-            config.write_text(f"audio:\n  block_ms: {a.block_ms}\n")
+            config.write_text("audio:\n" + "".join(f"  {k}: {v}\n" for k, v in settings.items()))
             cmd += ["--config", str(config)]
         proc = subprocess.Popen(cmd, env=mic.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         while "receiving audio" not in proc.stderr.readline():
             pass
-        time.sleep(1.0)
-        # CPU and memory while listening to (near) silence
-        c0, _, _ = proc_stats(proc.pid)
-        th0 = thread_cpu(proc.pid)
-        time.sleep(a.listen_s)
-        c1, rss, hwm = proc_stats(proc.pid)
-        th1 = thread_cpu(proc.pid)
+        time.sleep(3.0)  # past the quiet gate's hold: the room has been quiet since the start
+        quiet = cpu_window(proc.pid, a.listen_s)  # CPU and memory while listening to a quiet room
+        _, rss, hwm = proc_stats(proc.pid)
+        background = audio[: int(0.4 * 16000)]  # the phrase WAV's own noise, before the phrase, looped
+        noise_wav = str(write(tmp / "noise.wav", np.tile(background, int((a.listen_s + 4) / 0.4) + 1)))
+        player = threading.Thread(target=mic.play, args=(noise_wav,))
+        player.start()  # the same, with continuous noise: the quiet gate never lets the processing thread sleep
+        time.sleep(2.0)
+        noisy = cpu_window(proc.pid, a.listen_s)
+        player.join()
+        time.sleep(3.0)
         latencies, missed = [], 0
         for _ in range(a.plays):
             got.clear()
@@ -149,21 +170,19 @@ def main() -> None:
         proc.wait(5)
         sub.loop_stop()
     lat = np.array(latencies) * 1000
-    # per thread name: (CPU seconds, wake-ups) over the quiet minute
-    delta = {name: (cpu - th0.get(name, (0.0, 0))[0], n - th0.get(name, (0.0, 0))[1]) for name, (cpu, n) in sorted(th1.items())}
-    client = delta.get("threaded-ml", (0.0, 0))[0]
     result = {
         "plays": a.plays, "detected": len(latencies), "missed": missed,
         "latency_ms_median": round(float(np.median(lat)), 1) if len(lat) else None,
         "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
         "latency_ms_all": [round(float(x), 1) for x in lat],
-        "block_ms": a.block_ms or round(BLOCK_S * 1000), "rig_keepalive_ms": a.keepalive_ms,
-        "listening_cpu_percent_of_one_core": round(100 * (c1 - c0) / a.listen_s, 3),
-        "listening_cpu_percent_by_thread": {"audio server client (threaded-ml)": round(100 * client / a.listen_s, 3),
-                                            "wakeword (all other threads)": round(100 * (c1 - c0 - client) / a.listen_s, 3),
-                                            **{name: round(100 * cpu / a.listen_s, 3) for name, (cpu, _) in delta.items()}},
-        "listening_wakeups_per_s_by_thread": {name: round(n / a.listen_s, 1) for name, (_, n) in delta.items()
-                                              if round(n / a.listen_s, 1) >= 0.5},
+        "block_ms": a.block_ms or round(BLOCK_S * 1000), "idle_ms": a.idle_ms if a.idle_ms is not None else round(IDLE_S * 1000),
+        "rig_keepalive_ms": a.keepalive_ms,
+        "listening_cpu_percent_of_one_core": quiet["percent_of_one_core"],
+        "listening_cpu_percent_by_thread": quiet["percent_by_thread"],
+        "listening_wakeups_per_s_by_thread": quiet["wakeups_per_s_by_thread"],
+        "in_noise_cpu_percent_of_one_core": noisy["percent_of_one_core"],
+        "in_noise_cpu_percent_by_thread": noisy["percent_by_thread"],
+        "in_noise_wakeups_per_s_by_thread": noisy["wakeups_per_s_by_thread"],
         "stdin_cpu_percent_of_one_core": round(stdin_cpu(a.block_ms or round(BLOCK_S * 1000), a.listen_s), 3),
         "rss_mb": round(max(rss, rss2) / 1024, 1), "peak_rss_mb": round(max(hwm, hwm2) / 1024, 1),
         "date": time.strftime("%Y-%m-%d"),

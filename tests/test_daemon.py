@@ -171,3 +171,28 @@ def test_sighup_reloads_the_config_without_dropping_audio(tmp_path, phrase):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_main_thread_sleeps_while_listening_and_still_stops_at_once():
+    """Without a watchdog the main loop wakes only for signals, audio starting/ending and the overflow report."""
+    proc = subprocess.Popen(CMD + ["--input", "-", "--model", "hey_ssafy"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(pcm(np.zeros(16000, np.float32)))
+        proc.stdin.flush()
+        assert b"receiving audio" in proc.stderr.readline() + proc.stderr.readline()
+        main = f"/proc/{proc.pid}/task/{proc.pid}/status"
+
+        def switches() -> int:
+            return int(open(main).read().split("voluntary_ctxt_switches:")[1].split()[0])
+
+        time.sleep(0.5)
+        before = switches()
+        time.sleep(3.0)
+        assert switches() - before <= 1  # was 6 (a 0.5 s poll)
+        t0 = time.time()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0 and time.time() - t0 < 1.0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -5,6 +5,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -113,7 +114,7 @@ def test_block_size_sets_how_much_audio_each_wake_up_brings(monkeypatch):
         for key in ("PULSE_SERVER", "HOME", "XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
             monkeypatch.setenv(key, mic.env[key])
         for block_s in (0.05, 0.1):
-            m = Microphone(block_s=block_s)
+            m = Microphone(block_s=block_s, idle_s=0)
             sizes, own_name = [], threads.os_name()
             for chunk in m:
                 sizes.append(len(chunk))
@@ -123,3 +124,30 @@ def test_block_size_sets_how_much_audio_each_wake_up_brings(monkeypatch):
             assert sorted(sizes)[len(sizes) // 2] == int(16000 * block_s), sizes  # the median block
             # PortAudio's callback thread is told apart in top -H and benchmarks/live.py; ours keeps its name
             assert "ww-portaudio" in names and threads.os_name() == own_name != "ww-portaudio"
+
+
+def test_a_quiet_room_is_read_every_idle_s_and_sound_brings_back_a_read_per_block(monkeypatch, phrase):
+    """audio.idle_ms: in silence the processing thread gets ~idle_s of audio per wake-up; the phrase's noise brings
+    back one block per wake-up within a read or two, and no audio is lost either way."""
+    from wakeword.audio.microphone import Microphone
+
+    with virtual_microphone() as mic:
+        for key in ("PULSE_SERVER", "HOME", "XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
+            monkeypatch.setenv(key, mic.env[key])
+        m = Microphone(block_s=0.1, idle_s=0.3)
+        reads, player, t0 = [], None, time.monotonic()
+        for chunk in m:
+            t = time.monotonic() - t0
+            reads.append((t, len(chunk)))
+            if player is None and t > 4.0:  # quiet since the start: past the gate's 2 s hold
+                t_play = time.monotonic() - t0
+                player = threading.Thread(target=mic.play, args=(str(phrase[0]),))
+                player.start()
+            if t > 7.0:
+                m.close()
+        player.join()
+    quiet = [n for t, n in reads if 3.0 < t < t_play]
+    assert quiet and min(quiet) >= 3 * 1600, reads  # ~0.3 s per read in silence
+    first_block = next(t for t, n in reads if t > t_play and n <= 1600)
+    assert first_block - t_play < 0.8, reads
+    assert 0.9 < sum(n for _, n in reads) / 16000 / reads[-1][0] < 1.1

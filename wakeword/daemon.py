@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import select
 import signal
 import sys
 import threading
@@ -57,14 +59,15 @@ def open_source(cfg: Config, on_state=None):
     from .audio.microphone import Microphone
 
     return Microphone(cfg.audio.device, sample_rate=cfg.audio.sample_rate, block_s=cfg.audio.block_ms / 1000,
-                      on_state=on_state)
+                      idle_s=cfg.audio.idle_ms / 1000, on_state=on_state)
 
 
 class Service:
     """One configured engine + source + sinks; `run()` blocks until the source ends or a signal stops it."""
 
-    def __init__(self, cfg: Config, notifier: Notifier) -> None:
-        self.cfg, self.notifier = cfg, notifier
+    def __init__(self, cfg: Config, notifier: Notifier, on_change=lambda: None) -> None:
+        """`on_change` is called when audio first flows and when the source ends: the main loop sleeps until then."""
+        self.cfg, self.notifier, self._on_change = cfg, notifier, on_change
         self.engine = Engine(cfg.models or None, detector=cfg.detector, flex_delegate=cfg.flex_delegate,
                              channel=cfg.audio.channel)
         self.mqtt = self._mqtt_sink(cfg)
@@ -74,6 +77,7 @@ class Service:
         self.receiving = threading.Event()
         self.engine.on_scores(self._audio_flows)
         self.engine.on_detection(self._deliver)
+        self.engine.on_finish(on_change)
         self.recorder = None
         if cfg.capture.dir:
             from .capture import DetectionRecorder
@@ -87,6 +91,7 @@ class Service:
         if not self.receiving.is_set() and len(probs):
             self.receiving.set()
             print("wakeword: receiving audio", file=sys.stderr, flush=True)
+            self._on_change()
 
     @staticmethod
     def _mqtt_sink(cfg: Config):
@@ -151,32 +156,65 @@ class Service:
             self.mqtt.stop(timeout=1.5)
 
 
+OVERFLOW_REPORT_S = 5.0  # longest sleep of the main loop without a watchdog
+
+
+class _Wakeup:
+    """Sleeps the main loop until a signal, another thread (`set()`) or a timeout wakes it: a self-pipe.
+
+    The main thread then wakes a few times a minute while listening instead of several times a second. Signal
+    handlers only set the plain attributes `stop`/`reload`; setting a threading.Event from a handler can deadlock
+    when the signal lands while the main thread is inside that Event's own lock. `signal.set_wakeup_fd` makes a
+    signal end the sleep at once."""
+
+    def __init__(self) -> None:
+        self.stop = self.reload = False
+        self._r, self._w = os.pipe()
+        for fd in (self._r, self._w):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(self._w)
+
+    def set(self) -> None:
+        try:
+            os.write(self._w, b"!")
+        except BlockingIOError:  # the pipe is full: the main loop is awake already
+            pass
+
+    def wait(self, timeout: float) -> None:
+        select.select([self._r], [], [], timeout)
+        try:
+            os.read(self._r, 4096)
+        except BlockingIOError:
+            pass
+
+
 def run(args) -> int:
     cfg = build_config(args)
     logging.basicConfig(level=cfg.logging.level, format="wakeword: %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     notifier = Notifier()
-    stop, reload = threading.Event(), threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGHUP, lambda *_: reload.set())
-    service = Service(cfg, notifier)
+    wake = _Wakeup()
+    for sig, name in ((signal.SIGTERM, "stop"), (signal.SIGINT, "stop"), (signal.SIGHUP, "reload")):
+        signal.signal(sig, lambda *_, name=name: setattr(wake, name, True))
+    service = Service(cfg, notifier, wake.set)
     service.start()
     watchdog = notifier.watchdog_interval()
     ready_sent = False
     try:
-        while not stop.is_set():
-            stop.wait(min(watchdog or 0.5, 0.5))
+        while not wake.stop:
+            wake.wait(watchdog or OVERFLOW_REPORT_S)
+            if wake.stop:
+                break
             if not ready_sent and service.receiving.is_set():
                 notifier.notify("READY=1\nSTATUS=listening")
                 ready_sent = True
-            if reload.is_set():
-                reload.clear()
+            if wake.reload:
+                wake.reload = False
                 notifier.notify("RELOADING=1")
                 try:
                     new_cfg = build_config(args)
                     if not service.reload(new_cfg):  # the audio source changed: rebuild everything
                         service.stop()
-                        service = Service(new_cfg, notifier)
+                        service = Service(new_cfg, notifier, wake.set)
                         service.start()
                     log.info("configuration reloaded")
                 except WakewordError as e:

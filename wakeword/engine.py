@@ -77,6 +77,7 @@ class Engine:
         self._callbacks: list[Callable[[Detection], None]] = []
         self._score_hooks: list[Callable[[str, np.ndarray], None]] = []
         self._audio_hooks: list[Callable[[np.ndarray], None]] = []
+        self._finish_hooks: list[Callable[[], None]] = []
         self._sequence = 0
         self._thread: threading.Thread | None = None
         self._dispatcher: threading.Thread | None = None
@@ -190,6 +191,11 @@ class Engine:
         self._audio_hooks.append(hook)
         return hook
 
+    def on_finish(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Register a hook called on the processing thread once the source has ended, failed or been stopped."""
+        self._finish_hooks.append(hook)
+        return hook
+
     def start(self, source, sample_rate: int | None = None) -> "Engine":
         """Process `source` on a background thread; events go to callbacks and to `events()`."""
         if self._thread and self._thread.is_alive():
@@ -216,6 +222,8 @@ class Engine:
         finally:
             self._events.put(None)
             self._dispatch.put(None)
+            for hook in self._finish_hooks:
+                hook()
 
     def _dispatch_loop(self) -> None:
         while (d := self._dispatch.get()) is not None:

@@ -15,9 +15,11 @@ import numpy as np
 
 from .. import threads
 from ..errors import AudioError
+from .quiet import QuietGate
 
 log = logging.getLogger("wakeword.audio")
 BLOCK_S = 0.1  # benchmarks/live.py: 100 ms blocks meet the latency target at about half the wake-ups of 50 ms
+IDLE_S = 0.3  # read interval while the room is quiet (quiet.py): a phrase is longer, so its event is not delayed
 
 NO_MIC_HELP = ("no microphone found (no audio input device). To run on a file instead: "
                "`wakeword detect recording.wav` or `wakeword run --input recording.wav`; "
@@ -81,13 +83,15 @@ class RingBuffer:
 class Microphone:
     """An audio source for `Engine.start()`: yields int16 chunks (frames, channels) at the device rate.
 
+    In a quiet room (quiet.QuietGate) the processing thread reads every `idle_s` instead of every block.
     A microphone that vanishes (stream error, or no audio for `stall_s`) is reopened with backoff
     (0.5 s doubling to 10 s), re-initialising PortAudio so a re-plugged device or a restarted audio server is
     seen again; `on_state(False/True)` reports the outage (the daemon turns it into MQTT availability).
     """
 
     def __init__(self, device: str | int | None = None, sample_rate: int | None = None, channels: int | None = None,
-                 buffer_seconds: float = 10.0, stall_s: float = 2.0, on_state=None, block_s: float = BLOCK_S) -> None:
+                 buffer_seconds: float = 10.0, stall_s: float = 2.0, on_state=None, block_s: float = BLOCK_S,
+                 idle_s: float = IDLE_S) -> None:
         sd = _sd()
         if isinstance(device, str) and device.isdigit():
             device = int(device)
@@ -99,6 +103,8 @@ class Microphone:
         self.ring = RingBuffer(int(buffer_seconds * self.sample_rate), self.channels)
         self.stall_s = stall_s
         self.block_s = block_s
+        self.idle_s = idle_s
+        self.quiet = QuietGate(self.sample_rate)
         self.on_state = on_state
         self.status_flags = 0  # PortAudio callback status flags seen (input overflow etc.)
         self.reopens = 0
@@ -155,13 +161,19 @@ class Microphone:
                     last = time.monotonic()
                     announced = False
                     while not self._closed.is_set():
-                        chunk = self.ring.read(timeout=0.25)
+                        if self.idle_s > self.block_s and self.quiet.quiet:
+                            if self._closed.wait(self.idle_s):  # PortAudio keeps filling the ring meanwhile
+                                break
+                            chunk = self.ring.read(timeout=0)
+                        else:
+                            chunk = self.ring.read(timeout=0.25)
                         now = time.monotonic()
                         if chunk is not None and len(chunk):
                             if not announced:
                                 self._state(True)
                                 announced, backoff = True, 0.5
                             last = now
+                            self.quiet.update(chunk)
                             yield chunk
                         elif not stream.active or now - last > self.stall_s:
                             raise _Lost("the input stream stopped delivering audio")

@@ -33,7 +33,7 @@ def step_outputs_tflite(model_bytes: bytes, tensors: dict[str, str], features: n
 def export_all(keras_path: Path, out_dir: Path, recipe: Recipe, features_dir: Path | None = None) -> dict:
     import keras
 
-    model = keras.models.load_model(keras_path)
+    model = keras.models.load_model(keras_path, compile=False)
     weights = fold_weights(model)
     report: dict = {}
     if features_dir is not None and (features_dir / "x.npy").exists():

@@ -59,6 +59,31 @@ def AverageLastEpochs(last: int, epochs: int):
     return Average()
 
 
+def step_loss(max_pool: float):
+    """Per-step binary cross-entropy, plus `max_pool` times a max-pooling term per window.
+
+    The detector fires on a window's highest step, and the strict operating points are set by a few such peaks:
+    a positive window only needs one confident step inside its label span, and a negative window's loss is
+    that of its worst step. Per-step cross-entropy alone spends most of its gradient on easy steps (every
+    step of the label span, every quiet step of a negative); the max-pooling term (max-pooling loss for
+    keyword spotting, Hou et al. 2019) puts it on the steps the detector acts on."""
+    import keras
+    from keras import ops
+
+    def loss(y_true, y_pred):
+        per_step = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=-1)
+        if not max_pool:
+            return per_step
+        p = ops.clip(y_pred, 1e-7, 1 - 1e-7)
+        positive = ops.max(y_true, axis=(1, 2))
+        best_in_label = ops.max(p * y_true, axis=(1, 2))
+        worst = ops.max(p, axis=(1, 2))
+        pooled = -positive * ops.log(ops.maximum(best_in_label, 1e-7)) - (1 - positive) * ops.log(1 - worst)
+        return per_step + max_pool * pooled
+
+    return loss
+
+
 def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initial: Path | None = None) -> None:
     import keras
 
@@ -96,10 +121,10 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
             if self.shuffle:
                 self.rng.shuffle(self.indices)
 
-    model = keras.models.load_model(initial) if initial else build(cfg.dropout)
+    model = keras.models.load_model(initial, compile=False) if initial else build(cfg.dropout)
     steps = len(Batches(train_idx, False)) * cfg.epochs
     lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss="binary_crossentropy",
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=step_loss(cfg.max_pool_loss),
                   metrics=[keras.metrics.AUC(name="auc"), keras.metrics.Recall(name="recall"),
                            keras.metrics.Precision(name="precision")])
     callbacks = [AverageLastEpochs(cfg.average_last, cfg.epochs)] if cfg.average_last > 1 else []

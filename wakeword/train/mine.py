@@ -30,7 +30,7 @@ def scorer_card(keras_path: Path, out_dir: Path) -> ModelCard:
     """The int8 step model of a Keras checkpoint, with a card, for scoring through the runtime."""
     import keras
 
-    data = convert(fold_weights(keras.models.load_model(keras_path)), quantize=True)
+    data = convert(fold_weights(keras.models.load_model(keras_path, compile=False)), quantize=True)
     (out_dir / "scorer.tflite").write_bytes(data)
     return step_card(out_dir / "scorer.tflite", signature_tensors(data), "scorer")
 

@@ -152,7 +152,7 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     def train_stage(dirpath: Path) -> None:
         from .fit import fit
 
-        fit([f_stage.dir], dirpath, recipe.training, recipe.seed)
+        fit([f_stage.dir], dirpath, recipe.training, recipe.training_seed)
 
     t_stage = Stage(root, "train", stage_key(PIPELINE_VERSION, f_stage.key, recipe.training, recipe.seed)).run(train_stage)
 
@@ -171,7 +171,7 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
 
         m = recipe.mining
         tune = dataclasses.replace(recipe.training, epochs=m.epochs, learning_rate=m.learning_rate)
-        fit([f_stage.dir] + [m_stage.dir] * m.copies, dirpath, tune, recipe.seed + 1, initial=t_stage.dir / "model.keras")
+        fit([f_stage.dir] + [m_stage.dir] * m.copies, dirpath, tune, recipe.training_seed + 1, initial=t_stage.dir / "model.keras")
 
     ft_stage = Stage(root, "finetune", stage_key(PIPELINE_VERSION, m_stage.key)).run(finetune_stage)
     t_stage = ft_stage  # export the fine-tuned model

@@ -48,6 +48,10 @@ class Training:
     freq_warp: float = field(default=0.0, metadata={"key_at_default": False})
     # the saved model averages the weights after each of the last N epochs (0: the last epoch's weights)
     average_last: int = field(default=0, metadata={"key_at_default": False})
+    # which of several training runs on the same data: changes only the initial weights and the batch order
+    run: int = field(default=0, metadata={"key_at_default": False})
+    # weight of the max-pooling loss terms added to the per-step cross-entropy (fit.step_loss; 0: per-step only)
+    max_pool_loss: float = field(default=0.0, metadata={"key_at_default": False})
 
 
 @dataclass
@@ -96,6 +100,11 @@ class Recipe:
         plus the espeak phoneme strings for the engines that read them."""
         texts = self.voice_texts.get(voice.family) or self.voice_texts.get(voice.engine) or self.phrase_texts
         return list(texts) + (self.espeak_phonemes if voice.engine in ("espeak", "mbrola") else [])
+
+    @property
+    def training_seed(self) -> int:
+        """The seed of training proper: the recipe's, moved by `training.run` (clip sets and features keep theirs)."""
+        return self.seed + 7919 * self.training.run
 
     @classmethod
     def load(cls, path: str | Path) -> "Recipe":
