@@ -125,3 +125,19 @@ def test_detector_overrides_from_config_and_threshold_argument():
     cfg = e.detector_config("hey_ssafy")
     assert cfg.threshold == 0.7 and cfg.patience == 4
     assert Engine(["hey_ssafy"], threshold=0.6, detector={"threshold": 0.7}).detector_config("hey_ssafy").threshold == 0.6
+
+
+def test_unread_events_are_bounded_and_the_newest_kept(phrase, monkeypatch):
+    """A service that only uses callbacks never reads events(): the queue keeps the newest EVENTS_KEPT."""
+    import wakeword.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "EVENTS_KEPT", 2)
+    audio = phrase[2]
+    got = []
+    with Engine(["hey_ssafy"], threshold=PLUMBING_THRESHOLD) as engine:
+        engine.on_detection(got.append)
+        engine.start([audio] * 4, sample_rate=16000)
+        engine.wait(timeout=60)
+        kept = list(engine.events(timeout=1))
+    assert len(got) == 4  # callbacks get every event
+    assert [d.sequence for d in kept] == [got[3].sequence]  # 2 slots: the newest event and the end marker

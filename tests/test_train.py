@@ -110,9 +110,10 @@ def test_new_options_at_their_default_keep_cached_stages_valid():
     from wakeword.train.recipe import Training, stage_key
 
     plain = stage_key("train", Training())
-    assert stage_key("train", Training(freq_warp=0.0, average_last=0)) == plain  # options added later, at default
-    assert stage_key("train", Training(freq_warp=0.1)) != plain
-    assert stage_key("train", Training(average_last=3)) != plain
+    later = {"freq_warp": 0.1, "average_last": 3, "max_pool_loss": 1.0, "run": 1}  # options added later
+    assert stage_key("train", Training(**{k: 0 for k in later})) == plain  # at their default
+    for k, v in later.items():
+        assert stage_key("train", Training(**{k: v})) != plain, k
     assert stage_key("train", Training(epochs=Training().epochs + 1)) != plain  # ordinary fields always count
 
 
@@ -130,3 +131,26 @@ def test_weights_are_averaged_over_the_last_epochs():
         cb.on_epoch_end(epoch)
     cb.on_train_end()
     assert all(np.allclose(w, 3.0) for w in model.get_weights())  # mean of the last two epochs, not of all three
+
+
+def test_max_pooling_loss_weighs_the_best_step_of_a_positive_and_the_worst_of_a_negative():
+    import tensorflow as tf
+
+    from wakeword.train.fit import step_loss
+
+    y = np.zeros((2, 10, 1), np.float32)
+    y[0, 6:9] = 1  # window 0: phrase end at step 6; window 1: a negative
+    p = np.full((2, 10, 1), 0.01, np.float32)
+    p[0, 6:9] = [[0.2], [0.9], [0.3]]  # one confident step inside the label span
+    p[1, 4] = 0.8  # one negative peak
+    plain, pooled = (step_loss(w)(tf.constant(y), tf.constant(p)).numpy() for w in (0.0, 1.0))
+    np.testing.assert_allclose(pooled - plain, [-np.log(0.9), -np.log(1 - 0.8)], rtol=1e-4)
+    assert step_loss(0.0)(tf.constant(y), tf.constant(p)).shape == (2,)
+
+
+def test_training_run_moves_only_the_training_seed():
+    from wakeword.train.recipe import Recipe, Training
+
+    a = Recipe("x", "X", ["x"], seed=5)
+    b = Recipe("x", "X", ["x"], seed=5, training=Training(run=2))
+    assert a.training_seed == 5 and b.training_seed not in (5, 6) and b.seed == 5  # clip sets keep the recipe seed

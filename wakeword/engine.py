@@ -33,6 +33,7 @@ from .model.card import ModelCard, list_bundled
 from .model.runner import StepModel
 
 log = logging.getLogger("wakeword")
+EVENTS_KEPT = 1000  # detections `events()` holds for a consumer that is not reading (callbacks get every one)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._dispatcher: threading.Thread | None = None
         self._stop = threading.Event()
-        self._events: queue.Queue = queue.Queue()
+        self._events: queue.Queue = queue.Queue(EVENTS_KEPT)
         self._dispatch: queue.Queue = queue.Queue()
         self.error: BaseException | None = None
         self.reset()
@@ -215,15 +216,26 @@ class Engine:
                 if self._stop.is_set():
                     break
                 for d in self.process(chunk):
-                    self._events.put(d)
+                    self._keep(d)
                     self._dispatch.put(d)
         except BaseException as e:  # surfaced to the caller by wait()/events()
             self.error = e
         finally:
-            self._events.put(None)
+            self._keep(None)
             self._dispatch.put(None)
             for hook in self._finish_hooks:
                 hook()
+
+    def _keep(self, item: Detection | None) -> None:
+        """Queue for `events()`; a daemon that only uses callbacks never reads it, so the oldest make room."""
+        while True:
+            try:
+                return self._events.put_nowait(item)
+            except queue.Full:
+                try:
+                    self._events.get_nowait()
+                except queue.Empty:
+                    pass
 
     def _dispatch_loop(self) -> None:
         while (d := self._dispatch.get()) is not None:
