@@ -106,11 +106,21 @@ def test_frequency_warp_moves_formants_and_keeps_the_shape():
     assert np.all(y[1, 1:] == y[1, :1])  # every frame warped alike
 
 
+def test_spectral_tilt_is_a_slope_of_the_given_decibels_across_the_band():
+    from wakeword.train.fit import tilt_spectra
+
+    x = np.random.default_rng(0).standard_normal((2, 5, 101)).astype(np.float32)
+    y = tilt_spectra(x, np.array([10.0, -20.0]))
+    d = y - x
+    np.testing.assert_allclose(d[:, :, -1] - d[:, :, 0], [[1.0] * 5, [-2.0] * 5], atol=1e-6)  # log10 power: 10 dB = 1
+    np.testing.assert_allclose(d[:, :, 50], 0, atol=1e-6)  # pivots on the middle bin: loudness unchanged
+
+
 def test_new_options_at_their_default_keep_cached_stages_valid():
     from wakeword.train.recipe import Training, stage_key
 
     plain = stage_key("train", Training())
-    later = {"freq_warp": 0.1, "average_last": 3, "max_pool_loss": 1.0, "run": 1}  # options added later
+    later = {"freq_warp": 0.1, "average_last": 3, "max_pool_loss": 1.0, "run": 1, "spectral_tilt": 6.0}  # options added later
     assert stage_key("train", Training(**{k: 0 for k in later})) == plain  # at their default
     for k, v in later.items():
         assert stage_key("train", Training(**{k: v})) != plain, k

@@ -46,6 +46,9 @@ class Training:
     dropout: float = 0.5
     # each training window's frequency axis is scaled by a factor in 1 ± freq_warp (VTLP, fit.warp_frequencies)
     freq_warp: float = field(default=0.0, metadata={"key_at_default": False})
+    # each training window's log spectrum is tilted by a random slope of up to ± spectral_tilt dB from the lowest to
+    # the highest bin (fit.tilt_spectra): microphones and voices brighter or darker than any training voice
+    spectral_tilt: float = field(default=0.0, metadata={"key_at_default": False})
     # the saved model averages the weights after each of the last N epochs (0: the last epoch's weights)
     average_last: int = field(default=0, metadata={"key_at_default": False})
     # which of several training runs on the same data: changes only the initial weights and the batch order
