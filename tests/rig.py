@@ -69,8 +69,8 @@ class VirtualMic:
                     p.wait(5)
         self.daemon = self.keepalive = None
 
-    def play(self, wav: str) -> None:
-        subprocess.run(["paplay", "-d", "virt_speaker", wav], env=self.env, check=True, timeout=60)
+    def play(self, wav: str, timeout: float = 60) -> None:
+        subprocess.run(["paplay", "-d", "virt_speaker", wav], env=self.env, check=True, timeout=timeout)
 
 
 @contextmanager

@@ -67,6 +67,32 @@ def test_scan_matches_streaming_updates():
     assert np.allclose([t.score for t in scanned], [t.score for t in streamed])
 
 
+@pytest.mark.parametrize("smoothing, patience", [(1, 1), (3, 2), (5, 1)])
+def test_chunked_feed_matches_streaming_updates(smoothing, patience):
+    """feed() skips quiet chunks whole; in any chunking it gives update()'s events at the same steps."""
+    rng = np.random.default_rng(smoothing)
+    p = np.clip(np.convolve(rng.random(20000) ** 6, np.ones(25) / 5, "same"), 0, 1)
+    kw = {"smoothing": smoothing, "patience": patience, "refractory_s": 1.0}
+    streamed = events(p, **kw)
+    d = TriggerDetector(DetectorConfig(**{"threshold": 0.5, **kw}), STEP)
+    fed, start = [], 0
+    while start < len(p):
+        n = int(rng.integers(1, 40))
+        fed += [(start + i, t) for i, t in d.feed(p[start:start + n])]
+        start += n
+    assert len(streamed) > 10
+    assert [(i, t.step, t.onset_step, t.score) for i, t in fed] == [(t.step, t.step, t.onset_step, t.score) for t in streamed]
+
+
+def test_feed_does_not_skip_a_chunk_that_fires_only_through_the_window():
+    """Every probability of the second chunk is at the threshold, but its mean with the first chunk's last
+    one is above it: the chunk cannot be skipped."""
+    d = TriggerDetector(DetectorConfig(threshold=0.5, smoothing=3, patience=1), STEP)
+    assert d.feed(np.array([0.02, 0.02, 0.6])) == []  # score 0.21
+    fired = d.feed(np.array([0.5, 0.5]))  # scores 0.37, then 0.53
+    assert [i for i, _ in fired] == [1]
+
+
 @pytest.mark.parametrize("bad", [{"threshold": 1.5}, {"smoothing": 0}, {"refractory_s": -1}, {"rearm_threshold": 0.9}])
 def test_invalid_settings_are_refused(bad):
     with pytest.raises(ConfigError):

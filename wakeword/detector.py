@@ -81,6 +81,21 @@ class TriggerDetector:
         self._window[self._step % k] = prob
         return self._advance(float(self._window.sum() / min(self._step + 1, k)))
 
+    def feed(self, probs: np.ndarray) -> list[tuple[int, Trigger]]:
+        """`update` over a chunk of probabilities; returns (index in the chunk, trigger) for each event.
+
+        A chunk that cannot fire is skipped in one step: while armed with no run under way, if no probability
+        in the chunk or the smoothing window exceeds the threshold, no mean of them can. Only the step clock and
+        the window move. On the live path that is almost every chunk, and the per-step loop is saved."""
+        cfg, k, n = self.config, self.config.smoothing, len(probs)
+        if n and self._armed and self._run == 0 and max(float(probs.max()), float(self._window.max())) <= cfg.threshold:
+            tail = probs[-k:]
+            first = self._step + n - len(tail) + 1  # step index of tail[0]
+            self._window[(first + np.arange(len(tail))) % k] = tail
+            self._step += n
+            return []
+        return [(i, t) for i, t in enumerate(map(self.update, probs)) if t is not None]
+
     def _advance(self, score: float) -> Trigger | None:
         """The state machine on one smoothed score (self._step already counts this step)."""
         cfg, t = self.config, self._step

@@ -154,14 +154,12 @@ class Engine:
             probs = slot.model.process_frames(frames)
             for hook in self._score_hooks:
                 hook(slot.model.name, probs)
-            for i, p in enumerate(probs):
-                trig = slot.detector.update(p)
-                if trig is not None:
-                    g = slot.model.card.geometry
-                    self._sequence += 1
-                    out.append(Detection(slot.model.name, round(trig.score, 4), slot.offset_s + g.step_end_time(trig.onset_step),
-                                         slot.offset_s + g.step_end_time(first_step + i), time.time(), self._sequence,
-                                         slot.model.card.version, self._source_name))
+            for i, trig in slot.detector.feed(probs):
+                g = slot.model.card.geometry
+                self._sequence += 1
+                out.append(Detection(slot.model.name, round(trig.score, 4), slot.offset_s + g.step_end_time(trig.onset_step),
+                                     slot.offset_s + g.step_end_time(first_step + i), time.time(), self._sequence,
+                                     slot.model.card.version, self._source_name))
         return out
 
     def detect(self, source: str | os.PathLike | Iterable[np.ndarray] | np.ndarray, sample_rate: int | None = None

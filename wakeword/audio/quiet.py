@@ -1,8 +1,8 @@
 """Quiet detection for the live microphone, so the processing thread can wake less often in a quiet room.
 
-Why: on the live path a wake-up of the processing thread costs several times the work it does (caches are
-cold after each sleep: ~0.6 ms against ~0.13 ms of work per 100 ms block, benchmarks/live.py), and a room
-is quiet most of the time. While the microphone hears nothing above its noise floor, `Microphone` reads
+Why: on the live path a wake-up of the processing thread costs about twice the work it does (caches are
+cold after each sleep: ~0.7 ms for a 100 ms block that takes ~0.3 ms back to back), and a room is quiet
+most of the time. While the microphone hears nothing above its noise floor, `Microphone` reads
 every `idle_s` instead of on every block. Every sample is still processed, in order, so detections are
 unchanged; only audio that arrives in quiet waits up to `idle_s` longer. The first chunk louder than the
 floor switches back to a read per block, and a phrase's "hey" comes ~0.5 s before the end of the phrase,
