@@ -104,7 +104,7 @@ class Microphone:
         self.stall_s = stall_s
         self.block_s = block_s
         self.idle_s = idle_s
-        self.quiet = QuietGate(self.sample_rate)
+        self.quiet = QuietGate(self.sample_rate) if idle_s > block_s else None  # None: a read per block always
         self.on_state = on_state
         self.status_flags = 0  # PortAudio callback status flags seen (input overflow etc.)
         self.reopens = 0
@@ -161,7 +161,7 @@ class Microphone:
                     last = time.monotonic()
                     announced = False
                     while not self._closed.is_set():
-                        if self.idle_s > self.block_s and self.quiet.quiet:
+                        if self.quiet is not None and self.quiet.quiet:
                             if self._closed.wait(self.idle_s):  # PortAudio keeps filling the ring meanwhile
                                 break
                             chunk = self.ring.read(timeout=0)
@@ -173,7 +173,8 @@ class Microphone:
                                 self._state(True)
                                 announced, backoff = True, 0.5
                             last = now
-                            self.quiet.update(chunk)
+                            if self.quiet is not None:
+                                self.quiet.update(chunk)
                             yield chunk
                         elif not stream.active or now - last > self.stall_s:
                             raise _Lost("the input stream stopped delivering audio")
