@@ -126,6 +126,7 @@ def test_unknown_keys(tmp_path):
     ("audio:\n  sample_rate: 16k\n", 2, "audio.sample_rate must be an integer sample rate in Hz"),
     ("audio:\n  channel: [0, 1]\n", 2, "audio.channel must be a channel index between 0 and 63 (got a list)"),
     ("audio:\n  device: 1\n  input: x.wav\n", 3, "set only one of audio.device"),
+    ("audio:\n  idle_ms: 2000\n", 2, "audio.idle_ms must be an integer number of milliseconds between 0 (off) and 1000"),
     ("audio: hw:1\n", 1, "audio must be a mapping of keys (device, input, sample_rate, channel, block_ms, idle_ms)"),
     ("models:\n  a: b\n", 2, "models must be a list of model names or paths (got a mapping)"),
     ("models:\n  - hey_ssafy\n  - 3\n", 3, "models[1] must be a model name or a path to a .tflite file (got 3)"),
