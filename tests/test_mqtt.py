@@ -283,16 +283,17 @@ def test_hermes_toggle_off_and_on(broker, caplog):
         # have changed nothing and never been logged.
         obs.publish("hermes/hotword/toggleOff", {"siteId": "bedroom", "reason": "theirs"})
         obs.publish("hermes/hotword/toggleOff", {"siteId": "living", "reason": "ours"})
-        wait_for(lambda: any("ours" in r.getMessage() for r in caplog.records), what="our toggleOff")
-        assert sink.enabled is False and toggles == [False]
+        # The hook runs last in the handler (after the flag and the log line), so wait on it, not on the flag.
+        wait_for(lambda: toggles == [False], what="our toggleOff")
+        assert sink.enabled is False and any("ours" in r.getMessage() for r in caplog.records)
         assert not any("theirs" in r.getMessage() for r in caplog.records)
 
         sink.publish(detection(1))  # disabled: dropped silently
         assert sink.dropped == 0 and sink.queued == 0
 
         obs.publish("hermes/hotword/toggleOn", {"reason": "no siteId: applies to every site"})
-        wait_for(lambda: sink.enabled, what="toggleOn")
-        assert toggles == [False, True]
+        wait_for(lambda: toggles == [False, True], what="toggleOn")
+        assert sink.enabled is True
         sink.publish(detection(2))
         assert json.loads(obs.get()[1])["sequence"] == 2  # the event raised while disabled never went out
         obs.expect_nothing()
