@@ -10,6 +10,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from broker import mosquitto
 from rig import virtual_microphone
 from test_mqtt import observer
@@ -126,28 +128,47 @@ def test_block_size_sets_how_much_audio_each_wake_up_brings(monkeypatch):
             assert "ww-portaudio" in names and threads.os_name() == own_name != "ww-portaudio"
 
 
-def test_a_quiet_room_is_read_every_idle_s_and_sound_brings_back_a_read_per_block(monkeypatch, phrase):
-    """audio.idle_ms: in silence the processing thread gets ~idle_s of audio per wake-up; the phrase's noise brings
-    back one block per wake-up within a read or two, and no audio is lost either way."""
+def test_a_quiet_room_is_read_every_idle_s_and_sound_is_read_at_once(monkeypatch, phrase):
+    """audio.idle_ms: in silence the processing thread gets ~idle_s of audio per wake-up; the phrase's noise wakes
+    it at once (PortAudio's callback checks each block's level), then every block, and no audio is lost."""
     from wakeword.audio.microphone import Microphone
 
     with virtual_microphone() as mic:
         for key in ("PULSE_SERVER", "HOME", "XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
             monkeypatch.setenv(key, mic.env[key])
-        m = Microphone(block_s=0.1, idle_s=0.3)
+        m = Microphone(block_s=0.1, idle_s=1.0)
         reads, player, t0 = [], None, time.monotonic()
         for chunk in m:
             t = time.monotonic() - t0
             reads.append((t, len(chunk)))
-            if player is None and t > 4.0:  # quiet since the start: past the gate's 2 s hold
+            if player is None and t > 4.5:  # quiet since the start, and just read: the next timed read is 1 s away
                 t_play = time.monotonic() - t0
                 player = threading.Thread(target=mic.play, args=(str(phrase[0]),))
                 player.start()
-            if t > 7.0:
+            if t > 7.5:
                 m.close()
         player.join()
     quiet = [n for t, n in reads if 3.0 < t < t_play]
-    assert quiet and min(quiet) >= 3 * 1600, reads  # ~0.3 s per read in silence
-    first_block = next(t for t, n in reads if t > t_play and n <= 1600)
-    assert first_block - t_play < 0.8, reads
+    assert quiet and min(quiet) >= 8 * 1600, reads  # ~1 s per read in silence
+    first = next(t for t, _ in reads if t > t_play)
+    assert first - t_play < 0.6, reads  # woken by the sound, not by the timer
+    assert all(n <= 2 * 1600 for t, n in reads if t_play + 0.7 < t < t_play + 2.0), reads  # then a read per block
     assert 0.9 < sum(n for _, n in reads) / 16000 / reads[-1][0] < 1.1
+
+
+def test_ring_buffer_reader_sleeps_until_notified_or_timed_out_and_keeps_order():
+    from wakeword.audio.microphone import RingBuffer
+
+    ring = RingBuffer(10, 1)
+    assert ring.read(timeout=0) is None
+    ring.write(np.arange(4, dtype=np.int16)[:, None])  # written, not notified: the reader waits out its timeout
+    t = time.monotonic()
+    np.testing.assert_array_equal(ring.read(timeout=0.2)[:, 0], [0, 1, 2, 3])
+    assert time.monotonic() - t >= 0.19
+    threading.Timer(0.05, lambda: (ring.write(np.arange(4, 12, dtype=np.int16)[:, None]), ring.notify())).start()
+    t = time.monotonic()
+    got = ring.read(timeout=5)
+    assert time.monotonic() - t < 1.0  # woken by notify, not by the timeout
+    np.testing.assert_array_equal(got[:, 0], np.arange(4, 12))  # wrapped around the 10-frame ring in order
+    ring.write(np.zeros((12, 1), np.int16))
+    assert ring.overflows == 2 and len(ring.read(timeout=0)) == 10

@@ -1,8 +1,8 @@
 """Live capture with sounddevice (PortAudio).
 
-PortAudio's callback only copies samples into a preallocated ring buffer and counts overflows; the
-processing thread drains the buffer. Resampling and channel mixing happen in the engine, off the audio
-thread, so the device can run at its native rate (44.1/48 kHz mics work).
+PortAudio's callback only copies samples into a preallocated ring buffer, counts overflows and decides
+whether to wake the processing thread, which drains the buffer. Resampling and channel mixing happen in
+the engine, off the audio thread, so the device can run at its native rate (44.1/48 kHz mics work).
 """
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import numpy as np
 
 from .. import threads
 from ..errors import AudioError
-from .quiet import QuietGate
+from .quiet import QuietGate, level
 
 log = logging.getLogger("wakeword.audio")
 BLOCK_S = 0.1  # benchmarks/live.py: 100 ms blocks meet the latency target at about half the wake-ups of 50 ms
-IDLE_S = 0.3  # read interval while the room is quiet (quiet.py): a phrase is longer, so its event is not delayed
+IDLE_S = 1.0  # read interval while the room is quiet (quiet.py); a louder block is read at once whatever it is
 
 NO_MIC_HELP = ("no microphone found (no audio input device). To run on a file instead: "
                "`wakeword detect recording.wav` or `wakeword run --input recording.wav`; "
@@ -53,6 +53,7 @@ class RingBuffer:
         self._ready = threading.Event()
 
     def write(self, frames: np.ndarray) -> None:
+        """Copy frames in; the reader is not woken (`notify` does that)."""
         cap = len(self._buf)
         free = cap - (self._write - self._read)
         if len(frames) > free:
@@ -64,15 +65,19 @@ class RingBuffer:
         self._buf[start:start + first] = frames[:first]
         self._buf[: n - first] = frames[first:]
         self._write += n
+
+    def notify(self) -> None:
+        """Wake a reader waiting in `read`."""
         self._ready.set()
 
     def read(self, timeout: float) -> np.ndarray | None:
-        """All frames available now (waits up to `timeout` for some); None on timeout."""
-        if self._write == self._read and not self._ready.wait(timeout):
-            return None
-        self._ready.clear()
+        """All frames available once notified or after `timeout`, whichever comes first; None if there are none."""
+        self._ready.wait(timeout)
+        self._ready.clear()  # frames written before a notify that lands from here on are read now, later ones next time
         cap = len(self._buf)
         n = self._write - self._read
+        if n == 0:
+            return None
         start = self._read % cap
         first = min(n, cap - start)
         out = np.concatenate([self._buf[start:start + first], self._buf[: n - first]])
@@ -83,7 +88,8 @@ class RingBuffer:
 class Microphone:
     """An audio source for `Engine.start()`: yields int16 chunks (frames, channels) at the device rate.
 
-    In a quiet room (quiet.QuietGate) the processing thread reads every `idle_s` instead of every block.
+    The processing thread is woken for every block, except in a quiet room (quiet.QuietGate): then PortAudio's
+    callback wakes it only for a block louder than the gate's level, and otherwise it reads every `idle_s`.
     A microphone that vanishes (stream error, or no audio for `stall_s`) is reopened with backoff
     (0.5 s doubling to 10 s), re-initialising PortAudio so a re-plugged device or a restarted audio server is
     seen again; `on_state(False/True)` reports the outage (the daemon turns it into MQTT availability).
@@ -105,6 +111,7 @@ class Microphone:
         self.block_s = block_s
         self.idle_s = idle_s
         self.quiet = QuietGate(self.sample_rate) if idle_s > block_s else None  # None: a read per block always
+        self._wake_level: float | None = None  # set while quiet: the callback wakes the reader only above this level
         self.on_state = on_state
         self.status_flags = 0  # PortAudio callback status flags seen (input overflow etc.)
         self.reopens = 0
@@ -125,13 +132,19 @@ class Microphone:
         except Exception:
             return False
 
-    def _callback(self, indata, frames, time_info, status) -> None:  # PortAudio thread: copy only
+    def _callback(self, indata, frames, time_info, status) -> None:
+        """PortAudio thread: copy the block, then wake the reader unless the room is quiet and the block is too.
+        The level is two passes over one block (microseconds); a wake-up of the reader costs ~1 ms."""
         if status:
             self.status_flags += 1
         self.ring.write(indata)
+        wake_level = self._wake_level
+        if wake_level is None or level(indata) > wake_level:
+            self.ring.notify()
 
     def close(self) -> None:
         self._closed.set()
+        self.ring.notify()
 
     def _state(self, ok: bool) -> None:
         if self.on_state is not None:
@@ -161,12 +174,9 @@ class Microphone:
                     last = time.monotonic()
                     announced = False
                     while not self._closed.is_set():
-                        if self.quiet is not None and self.quiet.quiet:
-                            if self._closed.wait(self.idle_s):  # PortAudio keeps filling the ring meanwhile
-                                break
-                            chunk = self.ring.read(timeout=0)
-                        else:
-                            chunk = self.ring.read(timeout=0.25)
+                        chunk = self.ring.read(timeout=self.idle_s if self._wake_level is not None else 0.25)
+                        if self._closed.is_set():
+                            break
                         now = time.monotonic()
                         if chunk is not None and len(chunk):
                             if not announced:
@@ -174,7 +184,7 @@ class Microphone:
                                 announced, backoff = True, 0.5
                             last = now
                             if self.quiet is not None:
-                                self.quiet.update(chunk)
+                                self._wake_level = self.quiet.wake_level if self.quiet.update(chunk) else None
                             yield chunk
                         elif not stream.active or now - last > self.stall_s:
                             raise _Lost("the input stream stopped delivering audio")
