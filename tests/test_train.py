@@ -164,3 +164,45 @@ def test_training_run_moves_only_the_training_seed():
     a = Recipe("x", "X", ["x"], seed=5)
     b = Recipe("x", "X", ["x"], seed=5, training=Training(run=2))
     assert a.training_seed == 5 and b.training_seed not in (5, 6) and b.seed == 5  # clip sets keep the recipe seed
+
+
+def _pitch(audio: np.ndarray, sr: int) -> float:
+    """Median autocorrelation pitch (Hz) over the loud 40 ms frames."""
+    n, found = int(0.04 * sr), []
+    for i in range(0, len(audio) - n, n // 2):
+        x = audio[i:i + n]
+        if np.sqrt(np.mean(x ** 2)) < 0.05 * np.abs(audio).max():
+            continue
+        c = np.correlate(x, x, "full")[n - 1:]
+        lo, hi = sr // 400, sr // 60
+        k = lo + int(np.argmax(c[lo:hi]))
+        if c[k] > 0.3 * c[0]:
+            found.append(sr / k)
+    return float(np.median(found))
+
+
+def test_neural_voices_from_wheels_say_the_phrase():
+    """Kokoro (five speaker styles) and hibari run from their wheels; the shipped model hears the phrase in each."""
+    from scipy.signal import resample_poly
+
+    from wakeword.engine import Engine
+    from wakeword.train.voices import Prosody, Voice, available_voices, synthesize
+
+    found = {v.id for v in available_voices()}
+    engine = Engine([REPO / "models" / "hey_ssafy.yaml"])
+    peaks = {}
+    engine.on_scores(lambda name, p: peaks.__setitem__("now", max(peaks.get("now", 0.0), float(p.max()))))
+    pitches = {}
+    for voice, pitch in [(Voice("kokoro", "jf_alpha"), 1.0), (Voice("kokoro", "jm_kumo"), 1.0),
+                         (Voice("hibari", "heart"), 1.0), (Voice("hibari", "heart"), 1.3)]:
+        assert voice.id in found
+        audio, sr = synthesize(voice, "Hey Saffy", Prosody(pitch=pitch), seed=1)
+        assert sr == 24000 and 0.5 < len(audio) / sr < 2.0 and np.abs(audio).max() > 0.05
+        pitches[voice.id, pitch] = _pitch(audio, sr)
+        x = resample_poly(audio, 2, 3).astype(np.float32)
+        peaks["now"] = 0.0
+        engine.reset(16000)
+        engine.process(np.concatenate([np.zeros(8000, np.float32), 0.5 * x / np.abs(x).max(), np.zeros(16000, np.float32)]))
+        assert peaks["now"] > 0.5, voice.id
+    assert pitches["kokoro:jm_kumo", 1.0] < 0.6 * pitches["kokoro:jf_alpha", 1.0]  # a male and a female style
+    assert 1.15 < pitches["hibari:heart", 1.3] / pitches["hibari:heart", 1.0] < 1.45  # Prosody.pitch moves hibari

