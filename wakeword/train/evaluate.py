@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable, Iterable
 
 import numpy as np
 from tqdm import tqdm
@@ -56,10 +57,23 @@ def negative_blocks(hours: float, speech: list[np.ndarray], noise_pool: list[np.
 
 def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.ndarray], sentences: list[np.ndarray],
                     bg_dir: Path, out_dir: Path, pos_voices: list[str] | None = None) -> dict:
-    from .pipeline import _load_list
-
+    """The evaluate stage: the exported `variant` through the runtime Engine."""
     card = exported_card(export_dir, recipe.name, variant)
     engine = Engine([card], detector=asdict(BASE))
+    return evaluate_scores(recipe, card, lambda blocks: ev.probabilities(engine, blocks)[recipe.name], pos_clips,
+                           sentences, bg_dir, out_dir, pos_voices)
+
+
+def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarray]], np.ndarray],
+                    pos_clips: list[np.ndarray], sentences: list[np.ndarray], bg_dir: Path, out_dir: Path,
+                    pos_voices: list[str] | None = None) -> dict:
+    """Score `scores` (audio blocks of one continuous stream -> per-step probabilities on `card`'s step geometry) on
+    the held-out streams, pick the card's detector and write results.json and the plots into `out_dir`.
+
+    Separate from the stage so that benchmarks/heldout_eval.py can score other models (one shipped before, or the
+    mean of several) on exactly the same streams."""
+    from .pipeline import _load_list
+
     music = _load_list(bg_dir / "music_eval.npz")
     real = _load_list(bg_dir / "real_eval.npz")
     cfg = recipe.evaluation
@@ -68,11 +82,11 @@ def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.n
     for snr in cfg.snr_db:
         st = ev.positive_stream(pos_clips, snr, music, np.random.default_rng(recipe.seed + int(snr)))
         streams[f"{snr:g}db"] = st
-        positives[f"{snr:g}db"] = (ev.probabilities(engine, [st.audio])[recipe.name], st.spans)
+        positives[f"{snr:g}db"] = (scores([st.audio]), st.spans)
     rng = np.random.default_rng(recipe.seed + 7)
     blocks = tqdm(negative_blocks(cfg.negative_hours, sentences + real, music, rng), total=int(np.ceil(cfg.negative_hours * 60)),
                   desc="evaluating negatives (min)")
-    neg = ev.probabilities(engine, blocks)[recipe.name]
+    neg = scores(blocks)
     neg_hours = len(neg) * card.geometry.step_seconds / 3600
 
     ref = "10db" if "10db" in positives else next(iter(positives))

@@ -1,0 +1,77 @@
+"""Score installed model cards on a recipe's held-out evaluation set, alone or as an ensemble.
+
+The pipeline's evaluate stage scores only the model it has just trained. This runs the same evaluation
+(`wakeword.train.evaluate.evaluate_recipe`: held-out voice families at each SNR, 5 h of unseen negatives, the
+detector grid) for any card: a model shipped before, after the evaluation data changed, so the two are compared on
+the same streams; or, with `--ensemble`, the per-step mean of several cards' probabilities, which is what one
+distilled model could at best reach. It reads the newest finished clip sets and backgrounds of the recipe in the
+cache, so run the recipe's pipeline (at least to its features) first.
+
+    .venv/bin/python benchmarks/heldout_eval.py RECIPE CARD [CARD ...] [--ensemble] --out DIR
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from wakeword.engine import Engine  # noqa: E402
+from wakeword.model.card import ModelCard  # noqa: E402
+from wakeword.train import clips, evaluate  # noqa: E402
+from wakeword.train.recipe import Recipe  # noqa: E402
+
+
+def newest_done(cache: Path, pattern: str) -> Path:
+    """The most recent finished stage output matching `pattern` (stage dirs hold a `done` marker)."""
+    found = [Path(p) for p in glob.glob(str(cache / pattern)) if (Path(p).parent / "done").exists()]
+    if not found:
+        raise SystemExit(f"no finished {pattern} in {cache}: run the recipe's pipeline first")
+    return max(found, key=lambda p: p.stat().st_mtime)
+
+
+def mean_scores(cards: list[ModelCard]):
+    """A scorer for `evaluate_scores`: every card's runtime Engine on the same blocks, probabilities averaged."""
+    def scores(blocks) -> np.ndarray:
+        engines = [Engine([c]) for c in cards]
+        traces = [[] for _ in cards]
+        for e, t in zip(engines, traces):
+            e.on_scores(lambda _name, p, t=t: t.append(p))
+        for block in blocks:
+            for e in engines:
+                e.process(block)
+        arrays = [np.concatenate(t) for t in traces]
+        n = min(len(a) for a in arrays)
+        return np.mean([a[:n] for a in arrays], axis=0)
+    return scores
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("recipe")
+    ap.add_argument("cards", nargs="+", help="model cards (.yaml); scored one after another unless --ensemble")
+    ap.add_argument("--ensemble", action="store_true", help="score the per-step mean of all cards as one model")
+    ap.add_argument("--out", required=True, help="directory for results.json, det.png, example.png (one per card)")
+    ap.add_argument("--cache", default=".cache/train")
+    a = ap.parse_args()
+    recipe, cache = Recipe.load(a.recipe), Path(a.cache)
+    pos = clips.ClipSet.load(newest_done(cache, f"{recipe.name}/clips_eval_positives-*/clips.npz"))
+    banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
+    sentences = clips.ClipSet.load(newest_done(cache, "shared/clips_eval_sentences-*/clips.npz")).without(banned).clips
+    bg = newest_done(cache, "shared/backgrounds-*/done").parent
+    cards = [ModelCard.load(c) for c in a.cards]
+    groups = [cards] if a.ensemble else [[c] for c in cards]
+    for k, group in enumerate(groups):
+        out = Path(a.out) / (f"card{k}" if len(groups) > 1 else "")
+        out.mkdir(parents=True, exist_ok=True)
+        print(f"{', '.join(str(c.model_path) for c in group)} -> {out}")
+        evaluate.evaluate_scores(recipe, group[0], mean_scores(group), pos.clips, sentences, bg, out, pos_voices=pos.voices)
+
+
+if __name__ == "__main__":
+    main()
