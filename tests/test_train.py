@@ -75,6 +75,26 @@ def test_smallest_full_pipeline_run(tmp_path):
     assert len(list((tmp_path / "cache" / "hey_ssafy").glob("clips_confusables-*/done"))) == 1
     # a rerun reuses every cached stage
     run(str(REPO / "recipes" / "hey_ssafy.yaml"), str(out), str(tmp_path / "cache"), quick=True)
+    # a second mining round adds its own stages on top of the cached first round
+    recipe = yaml.safe_load((REPO / "recipes" / "hey_ssafy.yaml").read_text())
+    recipe["mining"]["rounds"] = 2
+    (tmp_path / "two_rounds.yaml").write_text(yaml.safe_dump(recipe))
+    run(str(tmp_path / "two_rounds.yaml"), str(tmp_path / "models2"), str(tmp_path / "cache"), quick=True)
+    root = tmp_path / "cache" / "hey_ssafy"
+    assert [len(list(root.glob(f"{stage}-*/done"))) for stage in ("mine", "finetune", "mine2", "finetune2")] == [1, 1, 1, 1]
+    assert ModelCard.load(tmp_path / "models2" / "hey_ssafy.yaml").model_path.read_bytes() != card.model_path.read_bytes()
+
+
+def test_pico_follows_prosody():
+    """pico2wave has no speed or pitch options; through its markup every clip of a text still differs (before, all
+    46 held-out pico clips of "Hey Saffy" were one recording)."""
+    from wakeword.train.voices import Prosody, Voice, synthesize
+
+    voice = Voice("pico", "en-GB")
+    slow_low, sr = synthesize(voice, "Hey Saffy & co", Prosody(rate=0.8, pitch=0.8))
+    fast_high, _ = synthesize(voice, "Hey Saffy & co", Prosody(rate=1.25, pitch=1.3))
+    assert len(fast_high) < 0.85 * len(slow_low)
+    assert 1.3 < _pitch(fast_high, sr) / _pitch(slow_low, sr) < 1.9
 
 
 def test_voices_that_misspeak_a_spelling_only_get_the_ones_they_say_right(tmp_path):

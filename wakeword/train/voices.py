@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
 from scipy.io import wavfile
@@ -32,6 +33,9 @@ PIPER = ["en_US-joe-medium"]
 KOKORO = neural_voices.KOKORO_STYLES
 HIBARI = ["heart"]
 NEURAL = ("piper", "kokoro", "hibari")  # run in-process from wheels of the train extra (neural_voices.py)
+# Bumped when an engine's rendering of the same job changes, so clip sets made with the old one are redone
+# (part of every clip set's cache key). pico 2: it follows Prosody (before, all its clips of a text were identical).
+ENGINE_REVISIONS = {"pico": 2}
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,10 @@ def synthesize(voice: Voice, text: str, prosody: Prosody = Prosody(), seed: int 
             _run(["text2wave", "-eval", f"(voice_{n})", "-eval", f"(Parameter.set 'Duration_Stretch {1 / prosody.rate:.3f})", "-o", out], text)
         elif e == "rhvoice":
             _run(["RHVoice-test", "-p", n, "-r", str(int(100 * prosody.rate)), "-t", str(int(100 * prosody.pitch)), "-o", out], text)
-        elif e == "pico":
-            _run(["pico2wave", "-l", n, "-w", out, "--", text])
+        elif e == "pico":  # pico2wave has no speed or pitch options, but it reads SVOX markup
+            markup = (f'<speed level="{100 * prosody.rate:.0f}"><pitch level="{100 * prosody.pitch:.0f}">'
+                      f'{xml_escape(text)}</pitch></speed>')
+            _run(["pico2wave", "-l", n, "-w", out, "--", markup])
         else:
             raise ValueError(f"unknown TTS engine {e!r}")
         return _read(out)
