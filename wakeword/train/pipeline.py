@@ -8,7 +8,6 @@ random choice reproducible.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import shutil
@@ -157,32 +156,25 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
 
     t_stage = Stage(root, "train", stage_key(PIPELINE_VERSION, f_stage.key, recipe.training, recipe.seed)).run(train_stage)
 
-    def mine_stage(model: Stage, seed: int, dirpath: Path) -> None:
+    def mine_stage(dirpath: Path) -> None:
         from .mine import mine
 
-        mine(model.dir / "model.keras", dirpath, recipe.mining,
+        mine(t_stage.dir / "model.keras", dirpath, recipe.mining,
              speech=load("mining_sentences") + load("sentences") + load("near_misses") + load("confusables")
              + _load_list(b_stage.dir / "real_train.npz"),
-             music=_load_list(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=seed)
+             music=_load_list(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=rng_seed + 3)
 
-    def finetune_stage(model: Stage, mined: list[Stage], seed: int, dirpath: Path) -> None:
+    m_stage = Stage(root, "mine", stage_key(PIPELINE_VERSION, t_stage.key, recipe.mining)).run(mine_stage)
+
+    def finetune_stage(dirpath: Path) -> None:
         from .fit import fit
 
         m = recipe.mining
         tune = dataclasses.replace(recipe.training, epochs=m.epochs, learning_rate=m.learning_rate)
-        fit([f_stage.dir] + [s.dir for s in mined] * m.copies, dirpath, tune, seed, initial=model.dir / "model.keras")
+        fit([f_stage.dir] + [m_stage.dir] * m.copies, dirpath, tune, recipe.training_seed + 1, initial=t_stage.dir / "model.keras")
 
-    # Round 1's stages keep the keys they had before `rounds` existed, so adding rounds reuses them.
-    round_cfg = dataclasses.replace(recipe.mining, rounds=1)
-    mined: list[Stage] = []
-    for r in range(1, recipe.mining.rounds + 1):
-        tag = "" if r == 1 else str(r)
-        m_stage = Stage(root, f"mine{tag}", stage_key(PIPELINE_VERSION, t_stage.key, round_cfg))
-        m_stage.run(functools.partial(mine_stage, t_stage, rng_seed + 3 + 100 * (r - 1)))
-        mined.append(m_stage)
-        ft_stage = Stage(root, f"finetune{tag}", stage_key(PIPELINE_VERSION, *(s.key for s in mined)))
-        t_stage = ft_stage.run(functools.partial(finetune_stage, t_stage, list(mined), recipe.training_seed + r))
-    # t_stage is now the last fine-tuned model, the one exported
+    ft_stage = Stage(root, "finetune", stage_key(PIPELINE_VERSION, m_stage.key)).run(finetune_stage)
+    t_stage = ft_stage  # export the fine-tuned model
 
     def export_stage(dirpath: Path) -> None:
         from .export_stage import export_all

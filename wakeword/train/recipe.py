@@ -68,9 +68,6 @@ class Mining:
     epochs: int = 4
     learning_rate: float = 0.0005
     copies: int = 2
-    # mine-and-fine-tune rounds: round r mines fresh streams with round r-1's model and fine-tunes it on the
-    # features plus every round's windows so far (round 1 mines with the first model)
-    rounds: int = field(default=1, metadata={"key_at_default": False})
 
 
 @dataclass
