@@ -141,6 +141,18 @@ def test_spectral_tilt_is_a_slope_of_the_given_decibels_across_the_band():
     np.testing.assert_allclose(d[:, :, 50], 0, atol=1e-6)  # pivots on the middle bin: loudness unchanged
 
 
+def test_darken_weakens_the_upper_band_and_keeps_the_low_one():
+    from wakeword.train.mixing import darken
+
+    def band_db(audio: np.ndarray, lo: int, hi: int) -> float:  # one second at 16 kHz: rfft bin k is k Hz
+        return float(10 * np.log10(np.sum(np.abs(np.fft.rfft(audio)[lo:hi]) ** 2)))
+
+    x = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    y = darken(x, np.random.default_rng(1))
+    assert band_db(y, 4000, 8000) < band_db(x, 4000, 8000) - 9
+    assert abs(band_db(y, 50, 400) - band_db(x, 50, 400)) < 1.5
+
+
 def test_new_options_at_their_default_keep_cached_stages_valid():
     from wakeword.train.recipe import Training, stage_key
 

@@ -37,6 +37,8 @@ class Mixing:
     negative_windows: int = 13000
     snr_db: tuple[float, float] = (0.0, 25.0)
     label_s: float = 0.4
+    # share of speech clips (phrase and negatives alike) darkened above 0.8-2.5 kHz before mixing (mixing.darken)
+    darken: float = field(default=0.0, metadata={"key_at_default": False})
 
 
 @dataclass
