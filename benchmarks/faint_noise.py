@@ -32,7 +32,7 @@ from wakeword.train.recipe import Recipe  # noqa: E402
 from wakeword.train.voices import Voice  # noqa: E402
 from heldout_eval import newest_done  # noqa: E402
 
-CONDITIONS = [("silence", None)] + [(kind, snr) for kind in ("white", "pink", "brown", "music") for snr in (40, 20)]
+CONDITIONS = [("silence", None)] + [(kind, snr) for kind in (*ev.NOISE_KINDS, "music") for snr in (40, 20)]
 
 
 def noise(kind: str, n: int, music: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
@@ -42,9 +42,7 @@ def noise(kind: str, n: int, music: list[np.ndarray], rng: np.random.Generator) 
         start = rng.integers(max(1, len(track) - n))
         x = np.resize(track[start:start + n], n)
     else:
-        white = rng.standard_normal(n)
-        slope = {"white": 0.0, "pink": 0.5, "brown": 1.0}[kind]
-        x = np.fft.irfft(np.fft.rfft(white) / (np.arange(n // 2 + 1) + 1.0) ** slope, n)
+        x = ev.colored_noise(n, rng, kind)
     return (x / max(ev.rms(x), 1e-9)).astype(np.float32)
 
 

@@ -44,14 +44,17 @@ def trim(audio: np.ndarray, rel_db: float = -40.0, pad_s: float = 0.02) -> np.nd
     return audio[max(0, active[0] * hop - pad): min(len(audio), (active[-1] + 1) * hop + pad)]
 
 
-def colored_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    """White, pink or brown noise, unit RMS."""
-    kind = rng.integers(3)
+NOISE_KINDS = ("white", "pink", "brown")
+
+
+def colored_noise(n: int, rng: np.random.Generator, kind: str | None = None) -> np.ndarray:
+    """White, pink or brown noise (`kind`, else drawn at random), unit RMS."""
+    k = NOISE_KINDS.index(kind) if kind is not None else rng.integers(3)
     white = rng.standard_normal(n)
-    if kind == 0:
+    if k == 0:
         x = white
     else:
-        spec = np.fft.rfft(white) / (np.arange(n // 2 + 1) + 1.0) ** (0.5 if kind == 1 else 1.0)
+        spec = np.fft.rfft(white) / (np.arange(n // 2 + 1) + 1.0) ** (0.5 if k == 1 else 1.0)
         x = np.fft.irfft(spec, n)
     return (x / (np.std(x) + 1e-9)).astype(np.float32)
 
