@@ -30,7 +30,7 @@ from wakeword.train import clips  # noqa: E402
 from wakeword.train.pipeline import _load_list  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
 from wakeword.train.voices import Voice  # noqa: E402
-from heldout_eval import newest_done  # noqa: E402
+from heldout_eval import newest_done, recipe_backgrounds  # noqa: E402
 
 CONDITIONS = [("silence", None)] + [(kind, snr) for kind in (*ev.NOISE_KINDS, "music") for snr in (40, 20)]
 
@@ -79,7 +79,7 @@ def main() -> int:
     a = ap.parse_args()
     recipe, cache = Recipe.load(a.recipe), Path(a.cache)
     pos = clips.ClipSet.load(newest_done(cache, f"{recipe.name}/clips_eval_positives-*/clips.npz"))
-    music = _load_list(newest_done(cache, "shared/backgrounds-*/music_eval.npz"))
+    music = _load_list(recipe_backgrounds(recipe, cache) / "music_eval.npz")
     results = {}
     for card in a.cards:
         results[card] = family_recall(card, pos, music, a.clips)

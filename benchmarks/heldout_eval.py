@@ -1,11 +1,11 @@
 """Score installed model cards on a recipe's held-out evaluation set, alone or as an ensemble.
 
 The pipeline's evaluate stage scores only the model it has just trained. This runs the same evaluation
-(`wakeword.train.evaluate.evaluate_recipe`: held-out voice families at each SNR, 5 h of unseen negatives, the
-detector grid) for any card: a model shipped before, after the evaluation data changed, so the two are compared on
-the same streams; or, with `--ensemble`, the per-step mean of several cards' probabilities, which is what one
-distilled model could at best reach. It reads the newest finished clip sets and backgrounds of the recipe in the
-cache, so run the recipe's pipeline (at least to its features) first.
+(`wakeword.train.evaluate.evaluate_recipe`: held-out voice families at each SNR, the recipe's hours of unseen
+negatives, the detector grid) for any card: a model shipped before, after the evaluation data changed, so the two
+are compared on the same streams; or, with `--ensemble`, the per-step mean of several cards' probabilities, which
+is what one distilled model could at best reach. It reads the recipe's own backgrounds stage and the newest
+finished clip sets of the recipe in the cache, so run the recipe's pipeline (at least to its features) first.
 
     .venv/bin/python benchmarks/heldout_eval.py RECIPE CARD [CARD ...] [--ensemble] --out DIR
 """
@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE.parent))
 from wakeword.engine import Engine  # noqa: E402
 from wakeword.model.card import ModelCard  # noqa: E402
 from wakeword.train import clips, evaluate  # noqa: E402
+from wakeword.train.pipeline import backgrounds_stage  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
 
 
@@ -33,6 +34,15 @@ def newest_done(cache: Path, pattern: str) -> Path:
     if not found:
         raise SystemExit(f"no finished {pattern} in {cache}: run the recipe's pipeline first")
     return max(found, key=lambda p: p.stat().st_mtime)
+
+
+def recipe_backgrounds(recipe: Recipe, cache: Path) -> Path:
+    """The recipe's own backgrounds stage (music and real recordings), not merely the newest: another recipe's
+    stage may hold other real negative directories, or none."""
+    stage = backgrounds_stage(recipe, cache)
+    if not stage.done:
+        raise SystemExit(f"no finished backgrounds stage for {recipe.name} in {cache}: run the recipe's pipeline first")
+    return stage.dir
 
 
 def mean_scores(cards: list[ModelCard]):
@@ -63,7 +73,7 @@ def main() -> None:
     pos = clips.ClipSet.load(newest_done(cache, f"{recipe.name}/clips_eval_positives-*/clips.npz"))
     banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
     sentences = clips.ClipSet.load(newest_done(cache, "shared/clips_eval_sentences-*/clips.npz")).without(banned).clips
-    bg = newest_done(cache, "shared/backgrounds-*/done").parent
+    bg = recipe_backgrounds(recipe, cache)
     cards = [ModelCard.load(c) for c in a.cards]
     groups = [cards] if a.ensemble else [[c] for c in cards]
     for k, group in enumerate(groups):

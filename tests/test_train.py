@@ -53,7 +53,8 @@ def test_step_model_reproduces_the_keras_model_per_step():
 
 
 def test_smallest_full_pipeline_run(tmp_path):
-    from wakeword.train.pipeline import run
+    from wakeword.train.pipeline import _shrink, backgrounds_stage, run
+    from wakeword.train.recipe import Recipe
 
     out = tmp_path / "models"
     run(str(REPO / "recipes" / "hey_ssafy.yaml"), str(out), str(tmp_path / "cache"), quick=True)
@@ -73,6 +74,10 @@ def test_smallest_full_pipeline_run(tmp_path):
                                                ["holdout_families"])
     assert all(0 <= r <= 1 for r in by_family.values())
     assert len(list((tmp_path / "cache" / "hey_ssafy").glob("clips_confusables-*/done"))) == 1
+    # benchmarks find the backgrounds this recipe used by its key, not by age (another recipe's may be newer)
+    shrunk = Recipe.load(REPO / "recipes" / "hey_ssafy.yaml")
+    _shrink(shrunk)
+    assert backgrounds_stage(shrunk, tmp_path / "cache", quick=True).done
     # a rerun reuses every cached stage
     run(str(REPO / "recipes" / "hey_ssafy.yaml"), str(out), str(tmp_path / "cache"), quick=True)
 
@@ -151,6 +156,18 @@ def test_darken_weakens_the_upper_band_and_keeps_the_low_one():
     y = darken(x, np.random.default_rng(1))
     assert band_db(y, 4000, 8000) < band_db(x, 4000, 8000) - 9
     assert abs(band_db(y, 50, 400) - band_db(x, 50, 400)) < 1.5
+
+
+def test_evaluation_deals_its_negative_clips_every_one_once_before_any_twice():
+    from itertools import islice
+
+    from wakeword.train.evaluate import deal_indices
+
+    got = list(islice(deal_indices(40, np.random.default_rng(3)), 100))
+    assert sorted(got[:40]) == list(range(40)) and sorted(got[40:80]) == list(range(40))
+    assert got[:40] != got[40:80]  # each round is shuffled anew
+    drawn = np.random.default_rng(3).integers(40, size=40)
+    assert len(set(drawn)) < 40  # drawing with replacement repeats clips early: what dealing prevents
 
 
 def test_new_options_at_their_default_keep_cached_stages_valid():

@@ -25,6 +25,9 @@ from .recipe import Recipe, stage_key
 from .voices import ENGINE_REVISIONS, Voice, available_voices
 
 PIPELINE_VERSION = 2
+# Bumped when the evaluate stage scores the same model differently, so its cached results are redone without
+# retraining anything. 2: the negative streams deal their clips (evaluate.negative_blocks).
+EVALUATION_REVISION = 2
 # The shipped model is the dynamic-range int8 step model: ~8 µs per step against ~35-70 µs for float32 on
 # the same CPU (XNNPACK), probabilities within ~5e-3 of the float model, and it is the one evaluated and
 # whose accuracy the card states. The float32 twin goes to models/reports/<name>/ with its own card.
@@ -53,6 +56,12 @@ class Stage:
         (self.dir / "done").write_text(f"{time.time() - t0:.1f}\n")
         print(f"[{self.name}] done in {time.time() - t0:.0f} s")
         return self
+
+
+def backgrounds_stage(recipe: Recipe, cache_dir: str | Path, quick: bool = False) -> Stage:
+    """The music and real-recording stage a recipe trains and evaluates with (shared by recipes with the same
+    real negative directories); benchmarks read the held-out halves from it."""
+    return Stage(Path(cache_dir) / "shared", "backgrounds", stage_key(PIPELINE_VERSION, recipe.real_negative_dirs, quick))
 
 
 def split_voices(recipe: Recipe, voices: list[Voice]) -> tuple[list[Voice], list[Voice]]:
@@ -124,7 +133,7 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
             _save_list(dirpath / f"{label}_train.npz", tr)
             _save_list(dirpath / f"{label}_eval.npz", ev)
 
-    b_stage = Stage(shared, "backgrounds", stage_key(PIPELINE_VERSION, recipe.real_negative_dirs, quick)).run(bg_stage)
+    b_stage = backgrounds_stage(recipe, cache_dir, quick).run(bg_stage)
     if stop_after == "backgrounds":
         return root
 
@@ -191,7 +200,8 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         evaluate_recipe(recipe, e_stage.dir, SHIPPED, load("eval_positives"), load("eval_sentences"), b_stage.dir, dirpath,
                         pos_voices=clips.ClipSet.load(clip_dirs["eval_positives"]).voices)
 
-    v_stage = Stage(root, "evaluate", stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick)).run(eval_stage)
+    v_key = stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick, EVALUATION_REVISION)
+    v_stage = Stage(root, "evaluate", v_key).run(eval_stage)
     _install(recipe, e_stage.dir, v_stage.dir, Path(out_dir), time.time() - t_start)
     return Path(out_dir)
 
