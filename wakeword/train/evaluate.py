@@ -3,7 +3,7 @@
 - Positives: clips of held-out voice families in continuous streams at each recipe SNR, over held-out music
   and coloured noise (wakeword.evaluation.positive_stream).
 - Negatives: `negative_hours` of continuous audio never used in training: held-out TTS sentences and the
-  held-out half of the real recordings, over held-out music/noise at 5-25 dB.
+  held-out half of the real recordings, dealt once each before any repeats, over held-out music/noise at 5-25 dB.
 - The operating point with the lowest FRR at 10 dB within the recipe's default FA/h target becomes the
   card's threshold, with the smoothing and patience (DETECTOR_GRID) that reach it fastest. Everything runs
   through the runtime Engine, as users will run it.
@@ -50,9 +50,9 @@ def negative_blocks(hours: float, speech: list[np.ndarray], noise_pool: list[np.
     """One-minute blocks of speech (0.2-2.5 s apart) over music/noise at 5-25 dB, until `hours` are produced.
 
     With `deal`, clips come from a shuffled deck, so each is used once before any is used again. Evaluation
-    deals: its 5 h reuse ~2,200 clips about twice each, and drawn with replacement a few of them recur five or
-    six times, so one confusable clip alone could set the 0.5 FA/h threshold. Mining draws with replacement
-    (its pool is large enough that repeats are rare)."""
+    deals: its hours reuse ~2,200 clips, and drawn with replacement some recur far more often than others (one
+    recurred 6 times in 5 h where the mean was 2), so one confusable clip alone could set the 0.5 FA/h threshold.
+    Mining draws with replacement (its pool is large enough that repeats are rare)."""
     n = int(block_s * ev.SR)
     dealt = deal_indices(len(speech), rng) if deal else None
     for _ in range(int(np.ceil(hours * 3600 / block_s))):
