@@ -37,12 +37,7 @@ CONDITIONS = [("silence", None)] + [(kind, snr) for kind in (*ev.NOISE_KINDS, "m
 
 def noise(kind: str, n: int, music: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """Unit-RMS noise of `kind`: white, pink (1/f), brown (1/f^2) or a random stretch of held-out music."""
-    if kind == "music":
-        track = music[rng.integers(len(music))]
-        start = rng.integers(max(1, len(track) - n))
-        x = np.resize(track[start:start + n], n)
-    else:
-        x = ev.colored_noise(n, rng, kind)
+    x = ev.excerpt(music, n, rng) if kind == "music" else ev.colored_noise(n, rng, kind)
     return (x / max(ev.rms(x), 1e-9)).astype(np.float32)
 
 

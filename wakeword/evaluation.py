@@ -84,6 +84,13 @@ def load_clips(dirs: Iterable[str]) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def excerpt(pool: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
+    """n samples from a random start in a random track of `pool`, looped if the track is shorter."""
+    track = pool[rng.integers(len(pool))]
+    start = rng.integers(max(1, len(track) - n))
+    return np.resize(track[start:start + n], n)
+
+
 def background(n: int, pool: list[np.ndarray], rng: np.random.Generator, seg_s: float = 10.0) -> np.ndarray:
     """Unit-RMS background: 10 s segments of audio from `pool` (60%) or coloured noise."""
     out = np.zeros(n, np.float32)
@@ -91,9 +98,7 @@ def background(n: int, pool: list[np.ndarray], rng: np.random.Generator, seg_s: 
     for a in range(0, n, seg):
         b = min(n, a + seg)
         if pool and rng.random() < 0.6:
-            track = pool[rng.integers(len(pool))]
-            s = rng.integers(max(1, len(track) - (b - a)))
-            x = np.resize(track[s:s + (b - a)], b - a)
+            x = excerpt(pool, b - a, rng)
         else:
             x = colored_noise(b - a, rng)
         out[a:b] = x / max(rms(x), 1e-4)

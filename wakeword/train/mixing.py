@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from ..features import spectrogram
 from ..model.geometry import StepGeometry
-from ..evaluation import colored_noise, rms
+from ..evaluation import colored_noise, excerpt, rms
 from .recipe import Mixing
 
 SR = 16000
@@ -74,9 +74,7 @@ def background(n: int, src: Sources, rng: np.random.Generator) -> np.ndarray:
     kinds = ["noise", "babble"] + (["music"] if src.music else []) + (["real"] if src.real_speech else [])
     kind = kinds[rng.integers(len(kinds))]
     if kind == "music":
-        track = src.music[rng.integers(len(src.music))]
-        start = rng.integers(max(1, len(track) - n))
-        x = np.resize(track[start:start + n], n)
+        x = excerpt(src.music, n, rng)
     elif kind in ("real", "babble"):
         pool = src.real_speech if kind == "real" else src.sentences
         x = np.zeros(n, np.float32)
