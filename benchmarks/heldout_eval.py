@@ -4,15 +4,14 @@ The pipeline's evaluate stage scores only the model it has just trained. This ru
 (`wakeword.train.evaluate.evaluate_recipe`: held-out voice families at each SNR, the recipe's hours of unseen
 negatives, the detector grid) for any card: a model shipped before, after the evaluation data changed, so the two
 are compared on the same streams; or, with `--ensemble`, the per-step mean of several cards' probabilities, which
-is what one distilled model could at best reach. It reads the recipe's own backgrounds stage and the newest
-finished clip sets of the recipe in the cache, so run the recipe's pipeline (at least to its features) first.
+is what one distilled model could at best reach. It reads the recipe's own clip sets and backgrounds stage
+from the cache (the stages its pipeline made), so run the recipe's pipeline (at least to its features) first.
 
     .venv/bin/python benchmarks/heldout_eval.py RECIPE CARD [CARD ...] [--ensemble] --out DIR
 """
 from __future__ import annotations
 
 import argparse
-import glob
 import sys
 from pathlib import Path
 
@@ -24,24 +23,16 @@ sys.path.insert(0, str(HERE.parent))
 from wakeword.engine import Engine  # noqa: E402
 from wakeword.model.card import ModelCard  # noqa: E402
 from wakeword.train import clips, evaluate  # noqa: E402
-from wakeword.train.pipeline import backgrounds_stage  # noqa: E402
+from wakeword.train.pipeline import backgrounds_stage, clip_stages  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
 
 
-def newest_done(cache: Path, pattern: str) -> Path:
-    """The most recent finished stage output matching `pattern` (stage dirs hold a `done` marker)."""
-    found = [Path(p) for p in glob.glob(str(cache / pattern)) if (Path(p).parent / "done").exists()]
-    if not found:
-        raise SystemExit(f"no finished {pattern} in {cache}: run the recipe's pipeline first")
-    return max(found, key=lambda p: p.stat().st_mtime)
-
-
-def recipe_backgrounds(recipe: Recipe, cache: Path) -> Path:
-    """The recipe's own backgrounds stage (music and real recordings), not merely the newest: another recipe's
-    stage may hold other real negative directories, or none."""
-    stage = backgrounds_stage(recipe, cache)
+def recipe_stage(recipe: Recipe, cache: Path, name: str) -> Path:
+    """The directory of one of the recipe's own finished stages: a clip set (`eval_positives`, `eval_sentences`)
+    or `backgrounds`. Not merely the newest: another recipe's sets may hold other voices or other recordings."""
+    stage = backgrounds_stage(recipe, cache) if name == "backgrounds" else clip_stages(recipe, cache)[name][0]
     if not stage.done:
-        raise SystemExit(f"no finished backgrounds stage for {recipe.name} in {cache}: run the recipe's pipeline first")
+        raise SystemExit(f"no finished {name} stage for {recipe.name} in {cache}: run the recipe's pipeline first")
     return stage.dir
 
 
@@ -70,10 +61,10 @@ def main() -> None:
     ap.add_argument("--cache", default=".cache/train")
     a = ap.parse_args()
     recipe, cache = Recipe.load(a.recipe), Path(a.cache)
-    pos = clips.ClipSet.load(newest_done(cache, f"{recipe.name}/clips_eval_positives-*/clips.npz"))
+    pos = clips.ClipSet.load(recipe_stage(recipe, cache, "eval_positives") / "clips.npz")
     banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
-    sentences = clips.ClipSet.load(newest_done(cache, "shared/clips_eval_sentences-*/clips.npz")).without(banned).clips
-    bg = recipe_backgrounds(recipe, cache)
+    sentences = clips.ClipSet.load(recipe_stage(recipe, cache, "eval_sentences") / "clips.npz").without(banned).clips
+    bg = recipe_stage(recipe, cache, "backgrounds")
     cards = [ModelCard.load(c) for c in a.cards]
     groups = [cards] if a.ensemble else [[c] for c in cards]
     for k, group in enumerate(groups):

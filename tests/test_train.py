@@ -53,8 +53,10 @@ def test_step_model_reproduces_the_keras_model_per_step():
 
 
 def test_smallest_full_pipeline_run(tmp_path):
-    from wakeword.train.pipeline import _shrink, backgrounds_stage, run
+    from wakeword.train.clips import ClipSet
+    from wakeword.train.pipeline import _shrink, backgrounds_stage, clip_stages, run
     from wakeword.train.recipe import Recipe
+    from wakeword.train.voices import Voice
 
     out = tmp_path / "models"
     run(str(REPO / "recipes" / "hey_ssafy.yaml"), str(out), str(tmp_path / "cache"), quick=True)
@@ -74,10 +76,15 @@ def test_smallest_full_pipeline_run(tmp_path):
                                                ["holdout_families"])
     assert all(0 <= r <= 1 for r in by_family.values())
     assert len(list((tmp_path / "cache" / "hey_ssafy").glob("clips_confusables-*/done"))) == 1
-    # benchmarks find the backgrounds this recipe used by its key, not by age (another recipe's may be newer)
+    # benchmarks find the clip sets and backgrounds this recipe used by their keys, not by age (another recipe's
+    # may be newer)
     shrunk = Recipe.load(REPO / "recipes" / "hey_ssafy.yaml")
     _shrink(shrunk)
     assert backgrounds_stage(shrunk, tmp_path / "cache", quick=True).done
+    stages = clip_stages(shrunk, tmp_path / "cache", quick=True)
+    assert all(st.done for st, _ in stages.values())
+    held = ClipSet.load(stages["eval_positives"][0].dir / "clips.npz")
+    assert {Voice.parse(v).family for v in held.voices} <= set(shrunk.holdout_families)
     # a rerun reuses every cached stage
     run(str(REPO / "recipes" / "hey_ssafy.yaml"), str(out), str(tmp_path / "cache"), quick=True)
 

@@ -69,15 +69,10 @@ def split_voices(recipe: Recipe, voices: list[Voice]) -> tuple[list[Voice], list
     return [v for v in voices if v.family not in held], [v for v in voices if v.family in held]
 
 
-def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/train", stop_after: str | None = None,
-        quick: bool = False) -> Path:
-    """Run every stage; returns the directory of the exported model. `quick` shrinks everything (tests)."""
-    recipe = Recipe.load(recipe_path)
-    if quick:
-        _shrink(recipe)
-    root = Path(cache_dir) / recipe.name
-    root.mkdir(parents=True, exist_ok=True)
-    t_start = time.time()
+def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
+                announce: bool = False) -> dict[str, tuple[Stage, list]]:
+    """Every clip set a recipe synthesizes, as (stage, jobs) by name; the stage key is the exact job list, so a
+    benchmark that asks for a recipe's held-out clips gets the very set its pipeline made (or none)."""
     voices = available_voices()
     if not voices:
         raise SystemExit("no TTS voice is usable: run script/install-voices")
@@ -85,10 +80,11 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     if not eval_voices:  # hold out at least one family so evaluation never scores a voice it trained on
         fam = sorted({v.family for v in voices})[-1]
         train_voices, eval_voices = [v for v in voices if v.family != fam], [v for v in voices if v.family == fam]
-    print(f"voices: {len(train_voices)} training setups, {len(eval_voices)} held-out setups "
-          f"({', '.join(sorted({v.family for v in eval_voices}))})")
+    if announce:
+        print(f"voices: {len(train_voices)} training setups, {len(eval_voices)} held-out setups "
+              f"({', '.join(sorted({v.family for v in eval_voices}))})")
     s = recipe.synthesis
-    rng_seed = recipe.seed
+    root = Path(cache_dir) / recipe.name
     shared = Path(cache_dir) / "shared"  # stages that do not depend on the phrase, reused by every recipe
 
     def set_rng(name: str) -> np.random.Generator:
@@ -114,11 +110,24 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         "mining_sentences": (shared, clips.spread_jobs(train_voices, list(mining_texts), s.mining_sentence_clips,
                                                        set_rng("m"))),
     }
+    return {name: (Stage(where, f"clips_{name}", stage_key(PIPELINE_VERSION, name, jobs, ENGINE_REVISIONS)), jobs)
+            for name, (where, jobs) in sets.items()}
+
+
+def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/train", stop_after: str | None = None,
+        quick: bool = False) -> Path:
+    """Run every stage; returns the directory of the exported model. `quick` shrinks everything (tests)."""
+    recipe = Recipe.load(recipe_path)
+    if quick:
+        _shrink(recipe)
+    root = Path(cache_dir) / recipe.name
+    root.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
     clip_dirs = {}
-    for name, (where, jobs) in sets.items():
-        st = Stage(where, f"clips_{name}", stage_key(PIPELINE_VERSION, name, jobs, ENGINE_REVISIONS))
+    for name, (st, jobs) in clip_stages(recipe, cache_dir, quick, announce=True).items():
         st.run(lambda d, name=name, jobs=jobs: clips.render(jobs, name).save(d / "clips.npz"))
         clip_dirs[name] = st.dir / "clips.npz"
+    rng_seed = recipe.seed
     banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
 
     def load(name: str) -> list[np.ndarray]:
