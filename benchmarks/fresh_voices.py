@@ -1,10 +1,11 @@
 """Recall on fresh voices: TTS voices that no recipe trains or evaluates on.
 
 The pipeline's own evaluation (models/<name>.yaml `accuracy:`) scores six held-out voice families, and a run
-chosen on those scores can be lucky on them. These 18 voices are a second check, outside every recipe: 16 MBROLA
-diphone voices of native speakers of other languages reading English phonemes through espeak-ng (German,
-French, Dutch, Swedish, ...; 7 female), and festival's two British diphone voices (rab, don). None is in
-voices.py's training lists. `script/install-voices` installs them.
+chosen on those scores can be lucky on them. These 18 voices are a second check, outside every training and
+held-out list (voices.VALIDATION_VOICES: 16 MBROLA diphone voices of native speakers of other languages reading
+English, festival's rab and don; `script/install-voices` installs them), said like the pipeline's validation
+positives. A recipe with `training.draws` > 1 picks its draw on these voices (wakeword/train/validate.py), so for
+its model this is no longer an independent check: the held-out families are.
 
 Each clip is said alone (0.5 s before, 1 s after) in pink noise at `--snr` dB and run through the runtime
 Engine with the model card's own detector, i.e. at the card's threshold (its 0.5 FA/h point on the
@@ -26,25 +27,17 @@ sys.path.insert(0, str(HERE.parent))
 
 from wakeword import evaluation as ev  # noqa: E402
 from wakeword.engine import Engine  # noqa: E402
-from wakeword.train.clips import ClipSet, Job, render  # noqa: E402
+from wakeword.train import validate  # noqa: E402
+from wakeword.train.clips import ClipSet, render  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
-from wakeword.train.voices import Prosody, Voice  # noqa: E402
-
-MBROLA_ACCENTED = ["af1", "de1", "de2", "de3", "de4", "de5", "de6", "fr1", "fr4", "gr2", "hu1", "nl2", "pl1", "ro1",
-                   "sw1", "sw2"]
-FRESH = [Voice("mbrola", f"mb-{m}-en") for m in MBROLA_ACCENTED] + [Voice("festival", "rab_diphone"),
-                                                                     Voice("festival", "don_diphone")]
-DRAWS = 3  # prosody draws per voice and spelling
+from wakeword.train.voices import VALIDATION_VOICES  # noqa: E402
 
 
 def fresh_clips(recipe: Recipe, seed: int = 0) -> tuple[ClipSet, list[str]]:
     """The recipe's spellings said by every fresh voice that works here (rendered like training clips), and the
     ids of the voices that do not."""
-    rng = np.random.default_rng(seed)
-    jobs = [Job(voice, text, Prosody(rate=float(rng.uniform(0.85, 1.15)), pitch=float(rng.uniform(0.85, 1.2))), seed)
-            for voice in FRESH for text in recipe.texts_for(voice) for _ in range(DRAWS)]
-    got = render(jobs, "fresh voices")
-    return got, [v.id for v in FRESH if v.id not in got.voices]
+    got = render(validate.positive_jobs(recipe, seed=seed), "fresh voices")
+    return got, [v.id for v in VALIDATION_VOICES if v.id not in got.voices]
 
 
 def main() -> None:

@@ -76,6 +76,18 @@ def test_smallest_full_pipeline_run(tmp_path):
                                                ["holdout_families"])
     assert all(0 <= r <= 1 for r in by_family.values())
     assert len(list((tmp_path / "cache" / "hey_ssafy").glob("clips_confusables-*/done"))) == 1
+    # several draws: each trained (side by side), one kept by the validation set and named in the card
+    recipe = Recipe.load(REPO / "recipes" / "hey_ssafy.yaml")
+    runs = [recipe.training.run + k for k in range(recipe.training.draws)]
+    assert len(list((tmp_path / "cache" / "hey_ssafy").glob("export-*/done"))) == len(runs)
+    assert raw["training"]["run"] in runs
+    if len(runs) > 1:
+        validation = json.loads((reports / "validation.json").read_text())
+        assert validation["picked_run"] == raw["training"]["run"]
+        assert raw["training"]["draw_selection"]["why"] == validation["why"]
+        if validation["draws"]:  # the validation voices are installed (script/install-voices)
+            assert [row["run"] for row in validation["draws"]] == runs
+            assert min(validation["draws"], key=lambda row: row["score"])["run"] == validation["picked_run"]
     # benchmarks find the clip sets and backgrounds this recipe used by their keys, not by age (another recipe's
     # may be newer)
     shrunk = Recipe.load(REPO / "recipes" / "hey_ssafy.yaml")
@@ -181,8 +193,9 @@ def test_new_options_at_their_default_keep_cached_stages_valid():
     from wakeword.train.recipe import Training, stage_key
 
     plain = stage_key("train", Training())
-    later = {"freq_warp": 0.1, "average_last": 3, "max_pool_loss": 1.0, "run": 1, "spectral_tilt": 6.0}  # options added later
-    assert stage_key("train", Training(**{k: 0 for k in later})) == plain  # at their default
+    later = {"freq_warp": 0.1, "average_last": 3, "max_pool_loss": 1.0, "run": 1, "spectral_tilt": 6.0,
+             "draws": 2}  # options added later
+    assert stage_key("train", Training(**{k: getattr(Training(), k) for k in later})) == plain  # at their default
     for k, v in later.items():
         assert stage_key("train", Training(**{k: v})) != plain, k
     assert stage_key("train", Training(epochs=Training().epochs + 1)) != plain  # ordinary fields always count
@@ -267,3 +280,41 @@ def test_neural_voices_from_wheels_say_the_phrase():
         assert peaks["now"] > 0.5, voice.id
     assert pitches["kokoro:jm_kumo", 1.0] < 0.6 * pitches["kokoro:jf_alpha", 1.0]  # a male and a female style
     assert 1.15 < pitches["hibari:heart", 1.3] / pitches["hibari:heart", 1.0] < 1.45  # Prosody.pitch moves hibari
+
+
+def test_validation_scores_a_model_better_on_its_phrase_than_on_other_words():
+    """validate.score picks among training draws, so it must tell a model that hears the phrase from one that
+    does not: the shipped model scored with its phrase as positives, then with another wake word in their place."""
+    from wakeword import evaluation as ev
+    from wakeword.train import clips, validate
+    from wakeword.train.recipe import Recipe
+    from wakeword.train.voices import Prosody, Voice
+
+    recipe = Recipe.load(REPO / "recipes" / "hey_ssafy.yaml")
+    recipe.validation.hours = 0.05
+    voices = [Voice("espeak", f"en-gb-scotland+{v}") for v in ("m1", "m3", "f2", "f4")]
+
+    def say(texts: list[str]) -> list[np.ndarray]:
+        jobs = [clips.Job(v, t, Prosody(rate=r), 1) for v in voices for t in texts for r in (0.9, 1.1)]
+        return clips.render(jobs, "test clips").clips
+
+    phrase, other = say(["[[h'eI s'afi]]", "Hey Saffy"]), say(["hey siri", "hello there"])
+    sentences = say(["the weather is nice today", "please close the door behind you"])
+    noise = [ev.colored_noise(16000 * 30, np.random.default_rng(0))]
+    card = ModelCard.load(REPO / "models" / "hey_ssafy.yaml")
+    hears = validate.score(recipe, card, phrase, sentences, noise)
+    deaf = validate.score(recipe, card, other, sentences, noise)
+    assert set(hears["frr"]) == {"0.5 FA/h", "1 FA/h", "2 FA/h"}
+    assert hears["score"] < 0.5 < deaf["score"]
+
+
+def test_a_bad_recipe_is_one_line_naming_the_key(tmp_path):
+    import pytest
+
+    from wakeword.train.pipeline import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nphrase: X\nphrase_texts: [x]\ntraining:\n  draws: 0\n")
+    with pytest.raises(SystemExit) as e:
+        main([str(bad)])
+    assert "training.draws" in str(e.value) and "\n" not in str(e.value)

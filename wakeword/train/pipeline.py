@@ -8,19 +8,24 @@ random choice reproducible.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import multiprocessing
 import os
 import shutil
 import sys
 import time
 import zlib
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import yaml
 
 from ..model.geometry import StepGeometry
-from . import backgrounds, clips, confusables
+from . import backgrounds, clips, confusables, validate
 from .recipe import Recipe, stage_key
 from .voices import ENGINE_REVISIONS, Voice, available_voices
 
@@ -92,8 +97,11 @@ def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
 
     # Sentences do not depend on the phrase (sentences that contain it are filtered out when used), so every
     # recipe with the same seed shares them; each clip set is a stage of its own, keyed by its exact jobs.
-    texts = clips.sentences(s.sentence_clips + s.eval_sentence_clips + s.mining_sentence_clips, set_rng("sentences"))
-    train_texts, eval_texts, mining_texts = np.split(np.array(texts, object), np.cumsum([s.sentence_clips, s.eval_sentence_clips]))
+    # Validation sentences, when draws are validated, come after all others in the same order (the others keep theirs).
+    n_val = recipe.validation.sentence_clips if recipe.training.draws > 1 else 0
+    counts = [s.sentence_clips, s.eval_sentence_clips, s.mining_sentence_clips]
+    texts = clips.sentences(sum(counts) + n_val, set_rng("sentences"))
+    train_texts, eval_texts, mining_texts, val_texts = np.split(np.array(texts, object), np.cumsum(counts))
     lexicon = confusables.lexicon(shared / "lexicon-quick.tsv", 3000) if quick else confusables.lexicon(shared / "lexicon.tsv")
     sound_alikes = confusables.phrases(recipe.phrase_texts[0], lexicon, clips.phrase_words(recipe.phrase_texts, []),
                                        max(1, s.confusable_clips // 4), set_rng("confusables"), rhythm=s.rhythm_alikes)
@@ -110,6 +118,9 @@ def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
         "mining_sentences": (shared, clips.spread_jobs(train_voices, list(mining_texts), s.mining_sentence_clips,
                                                        set_rng("m"))),
     }
+    if n_val:
+        sets["validation_positives"] = (root, validate.positive_jobs(recipe, per_text=1 if quick else validate.POSITIVE_DRAWS))
+        sets["validation_sentences"] = (shared, clips.spread_jobs(train_voices, list(val_texts), n_val, set_rng("v")))
     return {name: (Stage(where, f"clips_{name}", stage_key(PIPELINE_VERSION, name, jobs, ENGINE_REVISIONS)), jobs)
             for name, (where, jobs) in sets.items()}
 
@@ -130,9 +141,7 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     rng_seed = recipe.seed
     banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
 
-    def load(name: str) -> list[np.ndarray]:
-        cs = clips.ClipSet.load(clip_dirs[name])
-        return cs.without(banned).clips if "sentences" in name else cs.clips
+    load = functools.partial(_load_clips, clip_dirs, banned)
 
     def bg_stage(dirpath: Path) -> None:
         music = [] if quick else backgrounds.music_tracks(Path(cache_dir) / "downloads")
@@ -167,6 +176,44 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     if stop_after == "features":
         return root
 
+    runs = [recipe.training.run + k for k in range(recipe.training.draws)]
+    exports = _train_draws(Draw(recipe, root, f_stage, b_stage, clip_dirs, banned), runs)
+    if stop_after == "export":
+        return exports[0].dir
+    e_stage, v_stage = exports[0], None
+    if len(exports) > 1:
+        v_stage = _validate(recipe, root, runs, exports, b_stage, clip_dirs, load)
+        e_stage = exports[runs.index(json.loads((v_stage.dir / "validation.json").read_text())["picked_run"])]
+
+    def eval_stage(dirpath: Path) -> None:
+        from .evaluate import evaluate_recipe
+
+        evaluate_recipe(recipe, e_stage.dir, SHIPPED, load("eval_positives"), load("eval_sentences"), b_stage.dir, dirpath,
+                        pos_voices=clips.ClipSet.load(clip_dirs["eval_positives"]).voices)
+
+    v_key = stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick, EVALUATION_REVISION)
+    ev_stage = Stage(root, "evaluate", v_key).run(eval_stage)
+    _install(recipe, e_stage.dir, ev_stage.dir, Path(out_dir), time.time() - t_start, v_stage)
+    return Path(out_dir)
+
+
+@dataclass(frozen=True)
+class Draw:
+    """What a training draw reads, as stages and paths, so that draws can run side by side in other processes."""
+    recipe: Recipe
+    root: Path
+    features: Stage
+    backgrounds: Stage
+    clip_dirs: dict[str, Path]
+    banned: set[str]
+
+
+def train_draw(d: Draw, run: int) -> Stage:
+    """train → mine → fine-tune → export for the draw with `training.run = run`; returns its export stage."""
+    recipe = dataclasses.replace(d.recipe, training=dataclasses.replace(d.recipe.training, run=run, draws=1))
+    root, f_stage, b_stage = d.root, d.features, d.backgrounds
+    load = functools.partial(_load_clips, d.clip_dirs, d.banned)
+
     def train_stage(dirpath: Path) -> None:
         from .fit import fit
 
@@ -180,7 +227,7 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         mine(t_stage.dir / "model.keras", dirpath, recipe.mining,
              speech=load("mining_sentences") + load("sentences") + load("near_misses") + load("confusables")
              + _load_list(b_stage.dir / "real_train.npz"),
-             music=_load_list(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=rng_seed + 3)
+             music=_load_list(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=recipe.seed + 3)
 
     m_stage = Stage(root, "mine", stage_key(PIPELINE_VERSION, t_stage.key, recipe.mining)).run(mine_stage)
 
@@ -192,30 +239,62 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         fit([f_stage.dir] + [m_stage.dir] * m.copies, dirpath, tune, recipe.training_seed + 1, initial=t_stage.dir / "model.keras")
 
     ft_stage = Stage(root, "finetune", stage_key(PIPELINE_VERSION, m_stage.key)).run(finetune_stage)
-    t_stage = ft_stage  # export the fine-tuned model
 
     def export_stage(dirpath: Path) -> None:
         from .export_stage import export_all
 
-        export_all(t_stage.dir / "model.keras", dirpath, recipe, f_stage.dir)
+        export_all(ft_stage.dir / "model.keras", dirpath, recipe, f_stage.dir)
 
-    e_stage = Stage(root, "export", stage_key(PIPELINE_VERSION, t_stage.key)).run(export_stage)
-    if stop_after == "export":
-        return e_stage.dir
-
-    def eval_stage(dirpath: Path) -> None:
-        from .evaluate import evaluate_recipe
-
-        evaluate_recipe(recipe, e_stage.dir, SHIPPED, load("eval_positives"), load("eval_sentences"), b_stage.dir, dirpath,
-                        pos_voices=clips.ClipSet.load(clip_dirs["eval_positives"]).voices)
-
-    v_key = stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick, EVALUATION_REVISION)
-    v_stage = Stage(root, "evaluate", v_key).run(eval_stage)
-    _install(recipe, e_stage.dir, v_stage.dir, Path(out_dir), time.time() - t_start)
-    return Path(out_dir)
+    return Stage(root, "export", stage_key(PIPELINE_VERSION, ft_stage.key)).run(export_stage)
 
 
-def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, seconds: float) -> None:
+def _tf_threads(n: int) -> None:
+    os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(n)
+
+
+def _train_draws(d: Draw, runs: list[int]) -> list[Stage]:
+    """One draw here; several side by side in fresh processes, the cores shared among them (on 2 cores two draws
+    with one TensorFlow thread each take about as long as one draw with two)."""
+    if len(runs) == 1:
+        return [train_draw(d, runs[0])]
+    workers = min(len(runs), os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_tf_threads,
+                             initargs=(max(1, (os.cpu_count() or 1) // workers),)) as pool:
+        return list(pool.map(train_draw, [d] * len(runs), runs))
+
+
+def _validate(recipe: Recipe, root: Path, runs: list[int], exports: list[Stage], b_stage: Stage,
+              clip_dirs: dict[str, Path], load: Callable[[str], list[np.ndarray]]) -> Stage:
+    """The validate stage: score every draw on the validation set, keep the lowest score (validate.py)."""
+    def val_stage(dirpath: Path) -> None:
+        from .evaluate import exported_card
+        from .validate import score
+
+        positives, rows = load("validation_positives"), []
+        if positives:
+            sentences, music = load("validation_sentences"), _load_list(b_stage.dir / "music_train.npz")
+            rows = [{"run": r, **score(recipe, exported_card(e.dir, recipe.name, SHIPPED), positives, sentences, music)}
+                    for r, e in zip(runs, exports)]
+            picked = min(rows, key=lambda row: row["score"])["run"]
+            why = f"lowest mean validation FRR of {len(rows)} draws"
+        else:
+            picked, why = runs[0], "no validation voice is installed (script/install-voices): the first draw is kept"
+        (dirpath / "validation.json").write_text(json.dumps({"picked_run": picked, "why": why, "draws": rows}, indent=1))
+        print(f"[validate] kept run {picked}: {why}" + "".join(f"\n  run {r['run']}: {r['frr']} -> {r['score']}"
+                                                              for r in rows))
+
+    key = stage_key(PIPELINE_VERSION, [e.key for e in exports], recipe.validation,
+                    [str(clip_dirs[n]) for n in ("validation_positives", "validation_sentences")], b_stage.key)
+    return Stage(root, "validate", key).run(val_stage)
+
+
+def _load_clips(clip_dirs: dict[str, Path], banned: set[str], name: str) -> list[np.ndarray]:
+    cs = clips.ClipSet.load(clip_dirs[name])
+    return cs.without(banned).clips if "sentences" in name else cs.clips
+
+
+def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, seconds: float,
+             validate_stage: Stage | None = None) -> None:
     """Copy the model, its int8 variant, and its card (with the evaluation results) to `out`."""
     from .card_writer import write_card
 
@@ -223,10 +302,12 @@ def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, second
     results = json.loads((eval_dir / "results.json").read_text())
     report = out / "reports" / recipe.name
     report.mkdir(parents=True, exist_ok=True)
+    validation = json.loads((validate_stage.dir / "validation.json").read_text()) if validate_stage else None
     for variant, path in ((SHIPPED, out / f"{recipe.name}.tflite"), (OTHER, report / f"{recipe.name}_float32.tflite")):
         shutil.copy(export_dir / f"{variant}.tflite", path)
-        write_card(path.with_suffix(".yaml"), recipe, export_dir, results, variant=variant, shipped=variant == SHIPPED)
-    for f in eval_dir.iterdir():
+        write_card(path.with_suffix(".yaml"), recipe, export_dir, results, variant=variant, shipped=variant == SHIPPED,
+                   validation=validation)
+    for f in [*eval_dir.iterdir(), *(validate_stage.dir.glob("*.json") if validate_stage else [])]:
         if f.suffix in (".png", ".json", ".md"):
             shutil.copy(f, report / f.name)
     print(f"installed {out / recipe.name}.tflite (+ .yaml, reports/) — pipeline run took {seconds / 60:.1f} min this time")
@@ -254,7 +335,8 @@ def _shrink(recipe: Recipe) -> None:
     recipe.mixing.positive_windows, recipe.mixing.negative_windows = 16, 16
     recipe.training.epochs, recipe.training.batch_size = 1, 8
     recipe.mining.hours, recipe.mining.epochs, recipe.mining.max_windows = 0.02, 1, 8
-    recipe.evaluation.negative_hours = 0.01
+    recipe.evaluation.negative_hours = recipe.validation.hours = 0.01
+    recipe.validation.sentence_clips = 4
     recipe.real_negative_dirs = []
 
 
@@ -268,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stop-after", choices=["backgrounds", "features", "export"])
     ap.add_argument("--quick", action="store_true", help="tiny run of every stage (smoke test)")
     a = ap.parse_args(argv)
+    try:
+        Recipe.load(a.recipe)  # a bad recipe is one line, not a traceback
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as e:
+        raise SystemExit(f"wakeword train: {e}")
     run(a.recipe, a.out, a.cache, a.stop_after, a.quick)
     return 0
 

@@ -58,6 +58,8 @@ class Training:
     run: int = field(default=0, metadata={"key_at_default": False})
     # weight of the max-pooling loss terms added to the per-step cross-entropy (fit.step_loss; 0: per-step only)
     max_pool_loss: float = field(default=0.0, metadata={"key_at_default": False})
+    # how many draws (runs run, run+1, ...) to train, side by side; the validation set keeps the best (validate.py)
+    draws: int = field(default=1, metadata={"key_at_default": False})
 
 
 @dataclass
@@ -70,6 +72,13 @@ class Mining:
     epochs: int = 4
     learning_rate: float = 0.0005
     copies: int = 2
+
+
+@dataclass
+class Validation:
+    """The set that picks among training draws (validate.py); used only when `training.draws` > 1."""
+    hours: float = 3.0
+    sentence_clips: int = 1500  # sentences no other stage uses, said by the training voices
 
 
 @dataclass
@@ -98,6 +107,7 @@ class Recipe:
     mixing: Mixing = field(default_factory=Mixing)
     training: Training = field(default_factory=Training)
     mining: Mining = field(default_factory=Mining)
+    validation: Validation = field(default_factory=Validation)
     evaluation: Evaluation = field(default_factory=Evaluation)
     path: Path | None = None
 
@@ -118,7 +128,8 @@ class Recipe:
         data = yaml.safe_load(path.read_text()) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a recipe is a YAML mapping")
-        sections = {"synthesis": Synthesis, "mixing": Mixing, "training": Training, "mining": Mining, "evaluation": Evaluation}
+        sections = {"synthesis": Synthesis, "mixing": Mixing, "training": Training, "mining": Mining, "validation": Validation,
+                    "evaluation": Evaluation}
         kwargs = {}
         known = {f.name for f in dataclasses.fields(cls)} - {"path"}
         for key, value in data.items():
@@ -132,6 +143,8 @@ class Recipe:
                 value = sub(**(value or {}))
             kwargs[key] = value
         recipe = cls(**kwargs, path=path)
+        if not (isinstance(recipe.training.draws, int) and recipe.training.draws >= 1):
+            raise ValueError(f"{path}: training.draws must be a whole number of at least 1, not {recipe.training.draws!r}")
         # Relative data directories are relative to the working directory (the checkout), like every CLI path.
         recipe.real_negative_dirs = [str(Path(d).resolve()) for d in recipe.real_negative_dirs]
         return recipe

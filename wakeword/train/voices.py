@@ -58,6 +58,16 @@ class Voice:
         return cls(engine, name)
 
 
+# Voices no recipe trains on or evaluates on: 16 MBROLA diphone voices of native speakers of other languages
+# reading English phonemes through espeak-ng (German, French, Dutch, Swedish, ...; 7 female) and festival's two
+# British diphone voices. They pick the best of several training draws (validate.py) and are the fresh-voice check
+# of benchmarks/fresh_voices.py; script/install-voices installs them.
+MBROLA_ACCENTED = ["af1", "de1", "de2", "de3", "de4", "de5", "de6", "fr1", "fr4", "gr2", "hu1", "nl2", "pl1", "ro1",
+                   "sw1", "sw2"]
+VALIDATION_VOICES = [Voice("mbrola", f"mb-{m}-en") for m in MBROLA_ACCENTED] + [Voice("festival", "rab_diphone"),
+                                                                                 Voice("festival", "don_diphone")]
+
+
 @dataclass(frozen=True)
 class Prosody:
     rate: float = 1.0  # >1 speaks faster
