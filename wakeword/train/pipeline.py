@@ -268,13 +268,12 @@ def _validate(recipe: Recipe, root: Path, runs: list[int], exports: list[Stage],
     """The validate stage: score every draw on the validation set, keep the lowest score (validate.py)."""
     def val_stage(dirpath: Path) -> None:
         from .evaluate import exported_card
-        from .validate import score
 
         positives, rows = load("validation_positives"), []
         if positives:
             sentences, music = load("validation_sentences"), _load_list(b_stage.dir / "music_train.npz")
-            rows = [{"run": r, **score(recipe, exported_card(e.dir, recipe.name, SHIPPED), positives, sentences, music)}
-                    for r, e in zip(runs, exports)]
+            rows = [{"run": r, **validate.score(recipe, exported_card(e.dir, recipe.name, SHIPPED), positives, sentences,
+                                                 music)} for r, e in zip(runs, exports)]
             picked = min(rows, key=lambda row: row["score"])["run"]
             why = f"lowest mean validation FRR of {len(rows)} draws"
         else:
@@ -307,6 +306,7 @@ def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, second
         shutil.copy(export_dir / f"{variant}.tflite", path)
         write_card(path.with_suffix(".yaml"), recipe, export_dir, results, variant=variant, shipped=variant == SHIPPED,
                    validation=validation)
+    (report / "validation.json").unlink(missing_ok=True)  # from an earlier run with several draws
     for f in [*eval_dir.iterdir(), *(validate_stage.dir.glob("*.json") if validate_stage else [])]:
         if f.suffix in (".png", ".json", ".md"):
             shutil.copy(f, report / f.name)
