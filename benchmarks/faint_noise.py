@@ -30,7 +30,7 @@ from wakeword.train import clips  # noqa: E402
 from wakeword.train.pipeline import _load_list  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
 from wakeword.train.voices import Voice  # noqa: E402
-from heldout_eval import recipe_stage  # noqa: E402
+from heldout_eval import recipe_stages  # noqa: E402
 
 CONDITIONS = [("silence", None)] + [(kind, snr) for kind in (*ev.NOISE_KINDS, "music") for snr in (40, 20)]
 
@@ -73,8 +73,9 @@ def main() -> int:
     ap.add_argument("--out", help="write the results as JSON here")
     a = ap.parse_args()
     recipe, cache = Recipe.load(a.recipe), Path(a.cache)
-    pos = clips.ClipSet.load(recipe_stage(recipe, cache, "eval_positives") / "clips.npz")
-    music = _load_list(recipe_stage(recipe, cache, "backgrounds") / "music_eval.npz")
+    pos_dir, bg = recipe_stages(recipe, cache, "eval_positives", "backgrounds")
+    pos = clips.ClipSet.load(pos_dir / "clips.npz")
+    music = _load_list(bg / "music_eval.npz")
     results = {}
     for card in a.cards:
         results[card] = family_recall(card, pos, music, a.clips)

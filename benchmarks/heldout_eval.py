@@ -27,13 +27,17 @@ from wakeword.train.pipeline import backgrounds_stage, clip_stages  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
 
 
-def recipe_stage(recipe: Recipe, cache: Path, name: str) -> Path:
-    """The directory of one of the recipe's own finished stages: a clip set (`eval_positives`, `eval_sentences`)
-    or `backgrounds`. Not merely the newest: another recipe's sets may hold other voices or other recordings."""
-    stage = backgrounds_stage(recipe, cache) if name == "backgrounds" else clip_stages(recipe, cache)[name][0]
-    if not stage.done:
-        raise SystemExit(f"no finished {name} stage for {recipe.name} in {cache}: run the recipe's pipeline first")
-    return stage.dir
+def recipe_stages(recipe: Recipe, cache: Path, *names: str) -> list[Path]:
+    """The directories of the recipe's own finished stages: clip sets (`eval_positives`, `eval_sentences`) or
+    `backgrounds`. Not merely the newest: another recipe's sets may hold other voices or other recordings."""
+    clip_sets = clip_stages(recipe, cache) if set(names) - {"backgrounds"} else {}  # probes every voice: once
+    dirs = []
+    for name in names:
+        stage = backgrounds_stage(recipe, cache) if name == "backgrounds" else clip_sets[name][0]
+        if not stage.done:
+            raise SystemExit(f"no finished {name} stage for {recipe.name} in {cache}: run the recipe's pipeline first")
+        dirs.append(stage.dir)
+    return dirs
 
 
 def mean_scores(cards: list[ModelCard]):
@@ -61,10 +65,10 @@ def main() -> None:
     ap.add_argument("--cache", default=".cache/train")
     a = ap.parse_args()
     recipe, cache = Recipe.load(a.recipe), Path(a.cache)
-    pos = clips.ClipSet.load(recipe_stage(recipe, cache, "eval_positives") / "clips.npz")
+    pos_dir, sentences_dir, bg = recipe_stages(recipe, cache, "eval_positives", "eval_sentences", "backgrounds")
+    pos = clips.ClipSet.load(pos_dir / "clips.npz")
     banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
-    sentences = clips.ClipSet.load(recipe_stage(recipe, cache, "eval_sentences") / "clips.npz").without(banned).clips
-    bg = recipe_stage(recipe, cache, "backgrounds")
+    sentences = clips.ClipSet.load(sentences_dir / "clips.npz").without(banned).clips
     cards = [ModelCard.load(c) for c in a.cards]
     groups = [cards] if a.ensemble else [[c] for c in cards]
     for k, group in enumerate(groups):

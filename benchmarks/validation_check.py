@@ -22,10 +22,10 @@ sys.path.insert(0, str(HERE.parent))
 
 from wakeword.model.card import ModelCard  # noqa: E402
 from wakeword.train import clips  # noqa: E402
-from wakeword.train.pipeline import _load_clips, _load_list, clip_stages  # noqa: E402
+from wakeword.train.pipeline import _load_clips, _load_list, clip_stages, make_clip_sets  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
 from wakeword.train.validate import score  # noqa: E402
-from heldout_eval import recipe_stage  # noqa: E402
+from heldout_eval import recipe_stages  # noqa: E402
 
 
 def main() -> None:
@@ -37,13 +37,10 @@ def main() -> None:
     a = ap.parse_args()
     recipe, cache = Recipe.load(a.recipe), Path(a.cache)
     recipe.training.draws = max(2, recipe.training.draws)  # the validation sets exist for recipes with draws
-    dirs = {}
-    for name, (st, jobs) in clip_stages(recipe, cache).items():
-        if name.startswith("validation"):
-            st.run(lambda d, name=name, jobs=jobs: clips.render(jobs, name).save(d / "clips.npz"))
-            dirs[name] = st.dir / "clips.npz"
+    dirs = make_clip_sets({n: st for n, st in clip_stages(recipe, cache).items() if n.startswith("validation")})
     load = functools.partial(_load_clips, dirs, clips.phrase_words(recipe.phrase_texts, recipe.near_misses))
-    music = _load_list(recipe_stage(recipe, cache, "backgrounds") / "music_train.npz")
+    bg, = recipe_stages(recipe, cache, "backgrounds")
+    music = _load_list(bg / "music_train.npz")
     positives, sentences = load("validation_positives"), load("validation_sentences")
     report = {}
     for path in a.cards:

@@ -125,6 +125,13 @@ def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
             for name, (where, jobs) in sets.items()}
 
 
+def make_clip_sets(stages: dict[str, tuple[Stage, list]]) -> dict[str, Path]:
+    """Synthesize the clip sets of `clip_stages` that are not cached yet; their `clips.npz` paths by name."""
+    for name, (st, jobs) in stages.items():
+        st.run(lambda d, name=name, jobs=jobs: clips.render(jobs, name).save(d / "clips.npz"))
+    return {name: st.dir / "clips.npz" for name, (st, _) in stages.items()}
+
+
 def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/train", stop_after: str | None = None,
         quick: bool = False) -> Path:
     """Run every stage; returns the directory of the exported model. `quick` shrinks everything (tests)."""
@@ -134,10 +141,7 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     root = Path(cache_dir) / recipe.name
     root.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
-    clip_dirs = {}
-    for name, (st, jobs) in clip_stages(recipe, cache_dir, quick, announce=True).items():
-        st.run(lambda d, name=name, jobs=jobs: clips.render(jobs, name).save(d / "clips.npz"))
-        clip_dirs[name] = st.dir / "clips.npz"
+    clip_dirs = make_clip_sets(clip_stages(recipe, cache_dir, quick, announce=True))
     rng_seed = recipe.seed
     banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
 
@@ -180,10 +184,10 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     exports = _train_draws(Draw(recipe, root, f_stage, b_stage, clip_dirs, banned), runs)
     if stop_after == "export":
         return exports[0].dir
-    e_stage, v_stage = exports[0], None
+    e_stage, validation = exports[0], None
     if len(exports) > 1:
-        v_stage = _validate(recipe, root, runs, exports, b_stage, clip_dirs, load)
-        e_stage = exports[runs.index(json.loads((v_stage.dir / "validation.json").read_text())["picked_run"])]
+        validation = _validate(recipe, root, runs, exports, b_stage, clip_dirs, load)
+        e_stage = exports[runs.index(validation["picked_run"])]
 
     def eval_stage(dirpath: Path) -> None:
         from .evaluate import evaluate_recipe
@@ -192,8 +196,8 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
                         pos_voices=clips.ClipSet.load(clip_dirs["eval_positives"]).voices)
 
     v_key = stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick, EVALUATION_REVISION)
-    ev_stage = Stage(root, "evaluate", v_key).run(eval_stage)
-    _install(recipe, e_stage.dir, ev_stage.dir, Path(out_dir), time.time() - t_start, v_stage)
+    v_stage = Stage(root, "evaluate", v_key).run(eval_stage)
+    _install(recipe, e_stage.dir, v_stage.dir, Path(out_dir), time.time() - t_start, validation)
     return Path(out_dir)
 
 
@@ -264,8 +268,9 @@ def _train_draws(d: Draw, runs: list[int]) -> list[Stage]:
 
 
 def _validate(recipe: Recipe, root: Path, runs: list[int], exports: list[Stage], b_stage: Stage,
-              clip_dirs: dict[str, Path], load: Callable[[str], list[np.ndarray]]) -> Stage:
-    """The validate stage: score every draw on the validation set, keep the lowest score (validate.py)."""
+              clip_dirs: dict[str, Path], load: Callable[[str], list[np.ndarray]]) -> dict:
+    """The validate stage: score every draw on the validation set, keep the lowest score (validate.py); returns
+    its record (`picked_run`, `why`, each draw's scores)."""
     def val_stage(dirpath: Path) -> None:
         from .evaluate import exported_card
 
@@ -284,7 +289,7 @@ def _validate(recipe: Recipe, root: Path, runs: list[int], exports: list[Stage],
 
     key = stage_key(PIPELINE_VERSION, [e.key for e in exports], recipe.validation,
                     [str(clip_dirs[n]) for n in ("validation_positives", "validation_sentences")], b_stage.key)
-    return Stage(root, "validate", key).run(val_stage)
+    return json.loads((Stage(root, "validate", key).run(val_stage).dir / "validation.json").read_text())
 
 
 def _load_clips(clip_dirs: dict[str, Path], banned: set[str], name: str) -> list[np.ndarray]:
@@ -293,7 +298,7 @@ def _load_clips(clip_dirs: dict[str, Path], banned: set[str], name: str) -> list
 
 
 def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, seconds: float,
-             validate_stage: Stage | None = None) -> None:
+             validation: dict | None = None) -> None:
     """Copy the model, its int8 variant, and its card (with the evaluation results) to `out`."""
     from .card_writer import write_card
 
@@ -301,13 +306,15 @@ def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, second
     results = json.loads((eval_dir / "results.json").read_text())
     report = out / "reports" / recipe.name
     report.mkdir(parents=True, exist_ok=True)
-    validation = json.loads((validate_stage.dir / "validation.json").read_text()) if validate_stage else None
     for variant, path in ((SHIPPED, out / f"{recipe.name}.tflite"), (OTHER, report / f"{recipe.name}_float32.tflite")):
         shutil.copy(export_dir / f"{variant}.tflite", path)
         write_card(path.with_suffix(".yaml"), recipe, export_dir, results, variant=variant, shipped=variant == SHIPPED,
                    validation=validation)
-    (report / "validation.json").unlink(missing_ok=True)  # from an earlier run with several draws
-    for f in [*eval_dir.iterdir(), *(validate_stage.dir.glob("*.json") if validate_stage else [])]:
+    if validation:
+        (report / "validation.json").write_text(json.dumps(validation, indent=1))
+    else:
+        (report / "validation.json").unlink(missing_ok=True)  # from an earlier run with several draws
+    for f in eval_dir.iterdir():
         if f.suffix in (".png", ".json", ".md"):
             shutil.copy(f, report / f.name)
     print(f"installed {out / recipe.name}.tflite (+ .yaml, reports/) — pipeline run took {seconds / 60:.1f} min this time")
