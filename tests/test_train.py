@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 import tensorflow  # noqa: E402,F401  (the [train] extra; script/test installs it)
@@ -257,7 +258,8 @@ def _pitch(audio: np.ndarray, sr: int) -> float:
 
 
 def test_neural_voices_from_wheels_say_the_phrase():
-    """Kokoro (five speaker styles) and hibari run from their wheels; the shipped model hears the phrase in each."""
+    """Kokoro (five Japanese styles from its wheels, 28 English ones from script/install-kokoro-voices) and hibari
+    run offline; the shipped model hears the phrase in each."""
     from scipy.signal import resample_poly
 
     from wakeword.engine import Engine
@@ -269,6 +271,7 @@ def test_neural_voices_from_wheels_say_the_phrase():
     engine.on_scores(lambda name, p: peaks.__setitem__("now", max(peaks.get("now", 0.0), float(p.max()))))
     pitches = {}
     for voice, pitch in [(Voice("kokoro", "jf_alpha"), 1.0), (Voice("kokoro", "jm_kumo"), 1.0),
+                         (Voice("kokoro", "af_heart"), 1.0), (Voice("kokoro", "am_adam"), 1.0),
                          (Voice("hibari", "heart"), 1.0), (Voice("hibari", "heart"), 1.3)]:
         assert voice.id in found
         audio, sr = synthesize(voice, "Hey Saffy", Prosody(pitch=pitch), seed=1)
@@ -280,7 +283,24 @@ def test_neural_voices_from_wheels_say_the_phrase():
         engine.process(np.concatenate([np.zeros(8000, np.float32), 0.5 * x / np.abs(x).max(), np.zeros(16000, np.float32)]))
         assert peaks["now"] > 0.5, voice.id
     assert pitches["kokoro:jm_kumo", 1.0] < 0.6 * pitches["kokoro:jf_alpha", 1.0]  # a male and a female style
+    assert pitches["kokoro:am_adam", 1.0] < 0.85 * pitches["kokoro:af_heart", 1.0]
     assert 1.15 < pitches["hibari:heart", 1.3] / pitches["hibari:heart", 1.0] < 1.45  # Prosody.pitch moves hibari
+
+
+def test_a_missing_or_corrupted_kokoro_english_style_says_how_to_install_it(tmp_path, monkeypatch):
+    """Kokoro's English styles are files outside the wheels: without them the voice is unusable (the probe drops
+    it) and says which script installs it; a truncated file is not read as a voice."""
+    from wakeword.train import neural_voices
+    from wakeword.train.voices import Voice, synthesize
+
+    monkeypatch.setenv("WAKEWORD_VOICE_DATA", str(tmp_path))
+    with pytest.raises(OSError, match="not installed: run script/install-kokoro-voices"):
+        synthesize(Voice("kokoro", "bf_lily"), "hello")
+    (tmp_path / "kokoro-js-1.2.1").mkdir()
+    for name in neural_voices.KOKORO_EN_STYLES:  # every clip blends in another style
+        (tmp_path / "kokoro-js-1.2.1" / f"{name}.bin").write_bytes(b"\0" * 1000)
+    with pytest.raises(OSError, match="corrupted"):
+        neural_voices.kokoro("bf_lily", "hello", 1.0, 0)
 
 
 def test_validation_scores_a_model_better_on_its_phrase_than_on_other_words():
