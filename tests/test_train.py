@@ -303,6 +303,25 @@ def test_a_missing_or_corrupted_kokoro_english_style_says_how_to_install_it(tmp_
         neural_voices.kokoro("bf_lily", "hello", 1.0, 0)
 
 
+def test_kokoro_english_voices_train_only_where_the_recipe_asks(tmp_path):
+    """The shipped recipes were trained without Kokoro's English styles, so installing them must not change what
+    those recipes make; `synthesis.kokoro_english` adds them to every clip set the training voices say."""
+    from wakeword.train import neural_voices
+    from wakeword.train.pipeline import _shrink, clip_stages
+    from wakeword.train.recipe import Recipe
+
+    recipe = Recipe.load(REPO / "recipes" / "hey_ssafy.yaml")
+    _shrink(recipe)
+
+    def kokoro_styles() -> set[str]:
+        jobs = clip_stages(recipe, tmp_path, quick=True)["positives"][1]
+        return {j.voice.name for j in jobs if j.voice.engine == "kokoro"}
+
+    assert kokoro_styles() == set(neural_voices.KOKORO_STYLES)
+    recipe.synthesis.kokoro_english = True
+    assert kokoro_styles() == set(neural_voices.KOKORO_STYLES + neural_voices.KOKORO_EN_STYLES)
+
+
 def test_validation_scores_a_model_better_on_its_phrase_than_on_other_words():
     """validate.score picks among training draws, so it must tell a model that hears the phrase from one that
     does not: the shipped model scored with its phrase as positives, then with another wake word in their place."""

@@ -27,6 +27,7 @@ import yaml
 from ..model.geometry import StepGeometry
 from . import backgrounds, clips, confusables, validate
 from .recipe import Recipe, stage_key
+from .neural_voices import KOKORO_EN_STYLES
 from .voices import ENGINE_REVISIONS, Voice, available_voices
 
 PIPELINE_VERSION = 2
@@ -78,7 +79,7 @@ def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
                 announce: bool = False) -> dict[str, tuple[Stage, list]]:
     """Every clip set a recipe synthesizes, as (stage, jobs) by name; the stage key is the exact job list, so a
     benchmark that asks for a recipe's held-out clips gets the very set its pipeline made (or none)."""
-    voices = available_voices()
+    voices = [v for v in available_voices() if recipe.synthesis.kokoro_english or v.name not in KOKORO_EN_STYLES]
     if not voices:
         raise SystemExit("no TTS voice is usable: run script/install-voices")
     train_voices, eval_voices = split_voices(recipe, voices)
