@@ -9,8 +9,8 @@
   package kokoro-js (script/install-kokoro-voices), which carries the style vectors but not the model. With the
   held-out voices added to training, a model's FRR at 0.5 FA/h fell from 14-52 % to 5-14 % (benchmarks/RESULTS.md):
   what the models lack most is speakers, and these are the most human-like ones that can be had offline. They are
-  used only where a recipe asks (`synthesis.kokoro_english`): one draw of each shipped recipe with them scored
-  inside that recipe's spread, so the shipped recipes do without them.
+  used only where a recipe asks (`synthesis.kokoro_english`): with them, two draws of hey_ssafy scored worse than
+  the shipped model (31 and 58 % FRR) and one of alexa level with it, so the shipped recipes do without them.
   Each clip blends in up to 40 % of another style of the same group (Japanese or English), so no two clips of
   a voice share one speaker point.
 - hibari: the one voice bundled in `hibari-tts` (Apache-2.0), a small model distilled from Kokoro's American

@@ -29,7 +29,7 @@ class Synthesis:
     eval_positive_clips: int = 240
     eval_sentence_clips: int = 1200
     # Kokoro's 28 English styles (script/install-kokoro-voices) as training voices; off: its five Japanese ones only.
-    # Off in the shipped recipes: one draw of each with them scored inside its spread (benchmarks/RESULTS.md).
+    # Off in the shipped recipes: with them, hey_ssafy's draws scored worse, alexa's level (benchmarks/RESULTS.md).
     kokoro_english: bool = field(default=False, metadata={"key_at_default": False})
 
 
