@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +27,10 @@ sys.path.insert(0, str(HERE.parent))
 
 from wakeword.model.geometry import StepGeometry  # noqa: E402
 from wakeword.train import backgrounds, clips  # noqa: E402
-from wakeword.train.pipeline import SHIPPED, _load_list, split_voices  # noqa: E402
+from wakeword.train.pipeline import SHIPPED, _load_list, sentence_texts, split_voices  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
 from wakeword.train.voices import available_voices  # noqa: E402
-from heldout_eval import recipe_stages  # noqa: E402
+from heldout_eval import heldout_set, recipe_stages  # noqa: E402
 
 WINDOWS = 2000  # positive and negative windows each
 
@@ -44,13 +43,11 @@ def heard_windows(recipe: Recipe, cache: Path, out: Path) -> Path:
     if (feat / "y.npy").exists():
         return feat
     _, held = split_voices(recipe, available_voices())
-    s = recipe.synthesis
-    used = s.sentence_clips + s.eval_sentence_clips + s.mining_sentence_clips + recipe.validation.sentence_clips
-    texts = clips.sentences(used + 800, np.random.default_rng([recipe.seed, zlib.crc32(b"sentences")]))[used:]
+    *_, texts = sentence_texts(recipe, recipe.validation.sentence_clips, 800)  # after every stage's sentences
     rng = np.random.default_rng(4242)
     jobs = {"positives": clips.spread_jobs(held, recipe.texts_for, 600, rng),
             "near_misses": clips.spread_jobs(held, recipe.near_misses or ["hey"], 600, rng),
-            "sentences": clips.spread_jobs(held, texts, 800, rng)}
+            "sentences": clips.spread_jobs(held, list(texts), 800, rng)}
     sets = {}
     for name, job_list in jobs.items():
         path = out / f"{name}.npz"
@@ -94,10 +91,7 @@ def main() -> None:
     report.mkdir(exist_ok=True)
     if not (export / "export.json").exists():
         export_all(a.out / "model.keras", export, recipe, a.features)
-    pos_dir, sentences_dir, bg = recipe_stages(recipe, a.cache, "eval_positives", "eval_sentences", "backgrounds")
-    pos = clips.ClipSet.load(pos_dir / "clips.npz")
-    sentences = clips.ClipSet.load(sentences_dir / "clips.npz").without(
-        clips.phrase_words(recipe.phrase_texts, recipe.near_misses)).clips
+    pos, sentences, bg = heldout_set(recipe, a.cache)
     evaluate_recipe(recipe, export, SHIPPED, pos.clips, sentences, bg, report, pos_voices=pos.voices)
     print(f"results: {report / 'results.json'}")
 

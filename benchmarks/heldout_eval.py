@@ -40,6 +40,14 @@ def recipe_stages(recipe: Recipe, cache: Path, *names: str) -> list[Path]:
     return dirs
 
 
+def heldout_set(recipe: Recipe, cache: Path) -> tuple[clips.ClipSet, list[np.ndarray], Path]:
+    """The recipe's evaluation material: held-out positives, held-out sentences (the phrase's words removed) and
+    the backgrounds stage directory."""
+    pos_dir, sentences_dir, bg = recipe_stages(recipe, cache, "eval_positives", "eval_sentences", "backgrounds")
+    banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
+    return clips.ClipSet.load(pos_dir / "clips.npz"), clips.ClipSet.load(sentences_dir / "clips.npz").without(banned).clips, bg
+
+
 def mean_scores(cards: list[ModelCard]):
     """A scorer for `evaluate_scores`: every card's runtime Engine on the same blocks, probabilities averaged."""
     def scores(blocks) -> np.ndarray:
@@ -65,10 +73,7 @@ def main() -> None:
     ap.add_argument("--cache", default=".cache/train")
     a = ap.parse_args()
     recipe, cache = Recipe.load(a.recipe), Path(a.cache)
-    pos_dir, sentences_dir, bg = recipe_stages(recipe, cache, "eval_positives", "eval_sentences", "backgrounds")
-    pos = clips.ClipSet.load(pos_dir / "clips.npz")
-    banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
-    sentences = clips.ClipSet.load(sentences_dir / "clips.npz").without(banned).clips
+    pos, sentences, bg = heldout_set(recipe, cache)
     cards = [ModelCard.load(c) for c in a.cards]
     groups = [cards] if a.ensemble else [[c] for c in cards]
     for k, group in enumerate(groups):

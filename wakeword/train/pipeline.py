@@ -100,9 +100,7 @@ def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
     # recipe with the same seed shares them; each clip set is a stage of its own, keyed by its exact jobs.
     # Validation sentences, when draws are validated, come after all others in the same order (the others keep theirs).
     n_val = recipe.validation.sentence_clips if recipe.training.draws > 1 else 0
-    counts = [s.sentence_clips, s.eval_sentence_clips, s.mining_sentence_clips]
-    texts = clips.sentences(sum(counts) + n_val, set_rng("sentences"))
-    train_texts, eval_texts, mining_texts, val_texts = np.split(np.array(texts, object), np.cumsum(counts))
+    train_texts, eval_texts, mining_texts, val_texts, _ = sentence_texts(recipe, n_val)
     lexicon = confusables.lexicon(shared / "lexicon-quick.tsv", 3000) if quick else confusables.lexicon(shared / "lexicon.tsv")
     sound_alikes = confusables.phrases(recipe.phrase_texts[0], lexicon, clips.phrase_words(recipe.phrase_texts, []),
                                        max(1, s.confusable_clips // 4), set_rng("confusables"), rhythm=s.rhythm_alikes)
@@ -124,6 +122,15 @@ def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
         sets["validation_sentences"] = (shared, clips.spread_jobs(train_voices, list(val_texts), n_val, set_rng("v")))
     return {name: (Stage(where, f"clips_{name}", stage_key(PIPELINE_VERSION, name, jobs, ENGINE_REVISIONS)), jobs)
             for name, (where, jobs) in sets.items()}
+
+
+def sentence_texts(recipe: Recipe, validation: int, extra: int = 0) -> list[np.ndarray]:
+    """The recipe's sentence texts, one order cut into consecutive slices: training, evaluation, mining, the
+    `validation` set, and `extra` after all of them (for checks that need sentences no stage uses)."""
+    s = recipe.synthesis
+    counts = [s.sentence_clips, s.eval_sentence_clips, s.mining_sentence_clips, validation]
+    texts = clips.sentences(sum(counts) + extra, np.random.default_rng([recipe.seed, zlib.crc32(b"sentences")]))
+    return np.split(np.array(texts, object), np.cumsum(counts))
 
 
 def make_clip_sets(stages: dict[str, tuple[Stage, list]]) -> dict[str, Path]:
