@@ -7,11 +7,15 @@ are compared on the same streams; or, with `--ensemble`, the per-step mean of se
 is what one distilled model could at best reach. It reads the recipe's own clip sets and backgrounds stage
 from the cache (the stages its pipeline made), so run the recipe's pipeline (at least to its features) first.
 
-    .venv/bin/python benchmarks/heldout_eval.py RECIPE CARD [CARD ...] [--ensemble] --out DIR
+    .venv/bin/python benchmarks/heldout_eval.py RECIPE CARD [CARD ...] [--ensemble] [--stream-seed N] --out DIR
+
+`--stream-seed` draws other streams (placements, backgrounds, SNR mixes, negative order) from the same clips: one
+20 h stream set moves a model's strict operating points by up to 8 points (RESULTS.md), so two sets are compared.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -71,9 +75,12 @@ def main() -> None:
     ap.add_argument("--ensemble", action="store_true", help="score the per-step mean of all cards as one model")
     ap.add_argument("--out", required=True, help="directory for results.json, det.png, example.png (one per card)")
     ap.add_argument("--cache", default=".cache/train")
+    ap.add_argument("--stream-seed", type=int, help="draw the streams with this seed instead of the recipe's")
     a = ap.parse_args()
     recipe, cache = Recipe.load(a.recipe), Path(a.cache)
     pos, sentences, bg = heldout_set(recipe, cache)
+    if a.stream_seed is not None:
+        recipe = dataclasses.replace(recipe, seed=a.stream_seed)
     cards = [ModelCard.load(c) for c in a.cards]
     groups = [cards] if a.ensemble else [[c] for c in cards]
     for k, group in enumerate(groups):

@@ -60,9 +60,11 @@ def test_smallest_full_pipeline_run(tmp_path):
     from wakeword.train.voices import Voice
 
     out = tmp_path / "models"
-    # the shipped recipe with two training draws, so the validate stage that picks between them runs too
+    # the shipped recipe with two training draws, so the validate stage that picks between them runs too, and
+    # with freshly mixed windows in the fine-tune (mining.fresh_windows, off in the shipped recipes)
     data = yaml.safe_load((REPO / "recipes" / "hey_ssafy.yaml").read_text())
     data["training"]["draws"] = 2
+    data["mining"]["fresh_windows"] = 4000
     recipe_path = tmp_path / "hey_ssafy.yaml"
     recipe_path.write_text(yaml.safe_dump(data))
     run(str(recipe_path), str(out), str(tmp_path / "cache"), quick=True)
@@ -84,6 +86,8 @@ def test_smallest_full_pipeline_run(tmp_path):
     assert len(list((tmp_path / "cache" / "hey_ssafy").glob("clips_confusables-*/done"))) == 1
     # several draws: each trained (side by side), one kept by the validation set and named in the card
     assert len(list((tmp_path / "cache" / "hey_ssafy").glob("export-*/done"))) == 2
+    finetunes = list((tmp_path / "cache" / "hey_ssafy").glob("finetune-*"))
+    assert len(finetunes) == 2 and not any((d / "fresh").exists() for d in finetunes)  # made, used, removed
     validation = json.loads((reports / "validation.json").read_text())
     assert validation["picked_run"] == raw["training"]["run"] in (0, 1)
     assert raw["training"]["draw_selection"]["why"] == validation["why"]
@@ -192,7 +196,7 @@ def test_evaluation_deals_its_negative_clips_every_one_once_before_any_twice():
 
 
 def test_new_options_at_their_default_keep_cached_stages_valid():
-    from wakeword.train.recipe import Training, stage_key
+    from wakeword.train.recipe import Mining, Training, stage_key
 
     plain = stage_key("train", Training())
     later = {"freq_warp": 0.1, "average_last": 3, "max_pool_loss": 1.0, "run": 1, "spectral_tilt": 6.0,
@@ -201,6 +205,8 @@ def test_new_options_at_their_default_keep_cached_stages_valid():
     for k, v in later.items():
         assert stage_key("train", Training(**{k: v})) != plain, k
     assert stage_key("train", Training(epochs=Training().epochs + 1)) != plain  # ordinary fields always count
+    assert stage_key("mine", Mining(fresh_windows=0)) == stage_key("mine", Mining())
+    assert stage_key("mine", Mining(fresh_windows=4000)) != stage_key("mine", Mining())
 
 
 def test_weights_are_averaged_over_the_last_epochs():

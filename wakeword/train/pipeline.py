@@ -75,11 +75,16 @@ def split_voices(recipe: Recipe, voices: list[Voice]) -> tuple[list[Voice], list
     return [v for v in voices if v.family not in held], [v for v in voices if v.family in held]
 
 
+def recipe_voices(recipe: Recipe) -> list[Voice]:
+    """The installed voices a recipe uses: Kokoro's English styles only where it asks for them."""
+    return [v for v in available_voices() if recipe.synthesis.kokoro_english or v.name not in KOKORO_EN_STYLES]
+
+
 def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
                 announce: bool = False) -> dict[str, tuple[Stage, list]]:
     """Every clip set a recipe synthesizes, as (stage, jobs) by name; the stage key is the exact job list, so a
     benchmark that asks for a recipe's held-out clips gets the very set its pipeline made (or none)."""
-    voices = [v for v in available_voices() if recipe.synthesis.kokoro_english or v.name not in KOKORO_EN_STYLES]
+    voices = recipe_voices(recipe)
     if not voices:
         raise SystemExit("no TTS voice is usable: run script/install-voices")
     train_voices, eval_voices = split_voices(recipe, voices)
@@ -133,6 +138,24 @@ def sentence_texts(recipe: Recipe, validation: int, extra: int = 0) -> list[np.n
     return np.split(np.array(texts, object), np.cumsum(counts))
 
 
+def mix_windows(dirpath: Path, recipe: Recipe, load: Callable[[str], list[np.ndarray]], backgrounds_dir: Path,
+                n_pos: int, n_neg: int, seed: int) -> None:
+    """Training windows (`x.npy`, `y.npy` in `dirpath`) mixed by `mixing.make_features` from the clip sets `load`
+    gives by name, the training halves of the backgrounds stage's real recordings and music, and room impulse
+    responses."""
+    from .mixing import Sources, make_features
+
+    src = Sources(positives=load("positives"), near_misses=load("near_misses") + load("confusables"),
+                  sentences=load("sentences"),
+                  real_speech=_load_list(backgrounds_dir / "real_train.npz"),
+                  music=_load_list(backgrounds_dir / "music_train.npz"),
+                  irs=backgrounds.impulse_responses(np.random.default_rng(seed)))
+    x, y = make_features(src, recipe.mixing, StepGeometry(), n_pos, n_neg, seed + 1)
+    dirpath.mkdir(parents=True, exist_ok=True)
+    np.save(dirpath / "x.npy", x)
+    np.save(dirpath / "y.npy", y)
+
+
 def make_clip_sets(stages: dict[str, tuple[Stage, list]]) -> dict[str, Path]:
     """Synthesize the clip sets of `clip_stages` that are not cached yet; their `clips.npz` paths by name."""
     for name, (st, jobs) in stages.items():
@@ -167,22 +190,12 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     if stop_after == "backgrounds":
         return root
 
-    geom = StepGeometry()
     # Only the clip sets the features are mixed from: a new evaluation or mining set must not retrain the model.
     clips_key = stage_key(*(str(clip_dirs[n]) for n in ("positives", "near_misses", "confusables", "sentences")))
 
     def feat_stage(dirpath: Path) -> None:
-        from .mixing import Sources, make_features
-
-        rng = np.random.default_rng(rng_seed + 1)
-        src = Sources(positives=load("positives"), near_misses=load("near_misses") + load("confusables"),
-                      sentences=load("sentences"),
-                      real_speech=_load_list(b_stage.dir / "real_train.npz"), music=_load_list(b_stage.dir / "music_train.npz"),
-                      irs=backgrounds.impulse_responses(rng))
         m = recipe.mixing
-        x, y = make_features(src, m, geom, m.positive_windows, m.negative_windows, rng_seed + 2)
-        np.save(dirpath / "x.npy", x)
-        np.save(dirpath / "y.npy", y)
+        mix_windows(dirpath, recipe, load, b_stage.dir, m.positive_windows, m.negative_windows, rng_seed + 1)
 
     f_stage = Stage(root, "features", stage_key(PIPELINE_VERSION, clips_key, b_stage.key, recipe.mixing)).run(feat_stage)
     if stop_after == "features":
@@ -248,7 +261,15 @@ def train_draw(d: Draw, run: int) -> Stage:
 
         m = recipe.mining
         tune = dataclasses.replace(recipe.training, epochs=m.epochs, learning_rate=m.learning_rate)
-        fit([f_stage.dir] + [m_stage.dir] * m.copies, dirpath, tune, recipe.training_seed + 1, initial=t_stage.dir / "model.keras")
+        fresh = []
+        if m.fresh_windows:
+            fresh = [dirpath / "fresh"]
+            mix_windows(fresh[0], recipe, load, b_stage.dir, m.fresh_windows // 2, m.fresh_windows - m.fresh_windows // 2,
+                        recipe.seed + 4)
+        fit([f_stage.dir] + fresh + [m_stage.dir] * m.copies, dirpath, tune, recipe.training_seed + 1,
+            initial=t_stage.dir / "model.keras")
+        if fresh:
+            shutil.rmtree(fresh[0])  # ~80 kB a window, and the seed makes them again
 
     ft_stage = Stage(root, "finetune", stage_key(PIPELINE_VERSION, m_stage.key)).run(finetune_stage)
 
@@ -350,6 +371,7 @@ def _shrink(recipe: Recipe) -> None:
     recipe.mixing.positive_windows, recipe.mixing.negative_windows = 16, 16
     recipe.training.epochs, recipe.training.batch_size = 1, 8
     recipe.mining.hours, recipe.mining.epochs, recipe.mining.max_windows = 0.02, 1, 8
+    recipe.mining.fresh_windows = min(recipe.mining.fresh_windows, 8)
     recipe.evaluation.negative_hours = recipe.validation.hours = 0.01
     recipe.validation.sentence_clips = 4
     recipe.real_negative_dirs = []

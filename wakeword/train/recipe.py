@@ -75,6 +75,10 @@ class Mining:
     epochs: int = 4
     learning_rate: float = 0.0005
     copies: int = 2
+    # windows mixed anew from the training clips with another seed, half with the phrase, that the fine-tune sees
+    # beside the features and the mined windows. Off in the shipped recipes: 4,000 moved FRR inside the spread of
+    # draws, better for hey_ssafy and worse for alexa (benchmarks/RESULTS.md, "More windows in the fine-tune")
+    fresh_windows: int = field(default=0, metadata={"key_at_default": False})
 
 
 @dataclass
