@@ -32,7 +32,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from wakeword.train import clips  # noqa: E402
-from wakeword.train.pipeline import SHIPPED, mix_windows, recipe_voices, sentence_texts, split_voices  # noqa: E402
+from wakeword.train.pipeline import (SHIPPED, fine_tune, mix_windows, recipe_voices, sentence_texts,  # noqa: E402
+                                     split_voices)
 from wakeword.train.recipe import Recipe  # noqa: E402
 from heldout_eval import heldout_set, recipe_stages  # noqa: E402
 
@@ -81,15 +82,11 @@ def main() -> None:
     a = ap.parse_args()
     from wakeword.train.evaluate import evaluate_recipe
     from wakeword.train.export_stage import export_all
-    from wakeword.train.fit import fit
 
     recipe = Recipe.load(a.recipe)
     heard = heard_windows(recipe, a.cache, a.out, a.voices, a.darken)
-    m = recipe.mining
-    tune = dataclasses.replace(recipe.training, epochs=m.epochs, learning_rate=m.learning_rate)
     if not (a.out / "model.keras").exists():
-        fit([a.features, heard] + [a.mine] * m.copies, a.out, tune, recipe.training_seed + 1,
-            initial=a.train / "model.keras")
+        fine_tune(recipe, a.out, a.train / "model.keras", a.features, a.mine, extra=[heard])
     export, report = a.out / "export", a.out / "eval"
     export.mkdir(exist_ok=True)
     report.mkdir(exist_ok=True)

@@ -19,7 +19,7 @@ import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import yaml
@@ -156,6 +156,17 @@ def mix_windows(dirpath: Path, recipe: Recipe, load: Callable[[str], list[np.nda
     np.save(dirpath / "y.npy", y)
 
 
+def fine_tune(recipe: Recipe, out: Path, trained: Path, features: Path, mined: Path,
+              extra: Sequence[Path] = ()) -> None:
+    """The fine-tune after mining: the trained model, again on the features (plus `extra` window sets) and
+    `mining.copies` copies of the mined windows, for `mining.epochs` at `mining.learning_rate`."""
+    from .fit import fit
+
+    m = recipe.mining
+    tune = dataclasses.replace(recipe.training, epochs=m.epochs, learning_rate=m.learning_rate)
+    fit([features, *extra] + [mined] * m.copies, out, tune, recipe.training_seed + 1, initial=trained)
+
+
 def make_clip_sets(stages: dict[str, tuple[Stage, list]]) -> dict[str, Path]:
     """Synthesize the clip sets of `clip_stages` that are not cached yet; their `clips.npz` paths by name."""
     for name, (st, jobs) in stages.items():
@@ -257,17 +268,11 @@ def train_draw(d: Draw, run: int) -> Stage:
     m_stage = Stage(root, "mine", stage_key(PIPELINE_VERSION, t_stage.key, recipe.mining)).run(mine_stage)
 
     def finetune_stage(dirpath: Path) -> None:
-        from .fit import fit
-
-        m = recipe.mining
-        tune = dataclasses.replace(recipe.training, epochs=m.epochs, learning_rate=m.learning_rate)
-        fresh = []
-        if m.fresh_windows:
+        n, fresh = recipe.mining.fresh_windows, []
+        if n:
             fresh = [dirpath / "fresh"]
-            mix_windows(fresh[0], recipe, load, b_stage.dir, m.fresh_windows // 2, m.fresh_windows - m.fresh_windows // 2,
-                        recipe.seed + 4)
-        fit([f_stage.dir] + fresh + [m_stage.dir] * m.copies, dirpath, tune, recipe.training_seed + 1,
-            initial=t_stage.dir / "model.keras")
+            mix_windows(fresh[0], recipe, load, b_stage.dir, n // 2, n - n // 2, recipe.seed + 4)
+        fine_tune(recipe, dirpath, t_stage.dir / "model.keras", f_stage.dir, m_stage.dir, extra=fresh)
         if fresh:
             shutil.rmtree(fresh[0])  # ~80 kB a window, and the seed makes them again
 
