@@ -53,7 +53,7 @@ def test_step_model_reproduces_the_keras_model_per_step():
     assert np.abs(step_outputs_tflite(q, export.signature_tensors(q), x[0]) - ref[0]).max() <= 0.05
 
 
-def test_smallest_full_pipeline_run(tmp_path):
+def test_smallest_full_pipeline_run(tmp_path, real_speech_dir):
     from wakeword.train.clips import ClipSet
     from wakeword.train.pipeline import _shrink, backgrounds_stage, clip_stages, run
     from wakeword.train.recipe import Recipe
@@ -65,6 +65,7 @@ def test_smallest_full_pipeline_run(tmp_path):
     data = yaml.safe_load((REPO / "recipes" / "hey_ssafy.yaml").read_text())
     data["training"]["draws"] = 2
     data["mining"]["fresh_windows"] = 4000
+    data["real_speech_dir"] = str(real_speech_dir)
     recipe_path = tmp_path / "hey_ssafy.yaml"
     recipe_path.write_text(yaml.safe_dump(data))
     run(str(recipe_path), str(out), str(tmp_path / "cache"), quick=True)
@@ -74,6 +75,10 @@ def test_smallest_full_pipeline_run(tmp_path):
     raw = yaml.safe_load((out / "hey_ssafy.yaml").read_text())
     assert set(raw["accuracy"]["operating_points"]) <= {"0.1 FA/h", "0.5 FA/h", "1 FA/h"}
     assert 0 < raw["detector"]["threshold"] < 1
+    # the threshold also held real tuning speech within the target, alone and over noise
+    assert "tuning speakers" in raw["accuracy"]["real_negatives"]
+    for point in raw["accuracy"]["operating_points"].values():
+        assert {"fa_per_hour", "fa_per_hour_real_clean", "fa_per_hour_real_10db"} <= set(point)
     reports = out / "reports" / "hey_ssafy"
     assert (reports / "det.png").stat().st_size > 1000 and (reports / "example.png").stat().st_size > 1000
     assert StepModel(ModelCard.load(reports / "hey_ssafy_float32.yaml")).backend == m.backend

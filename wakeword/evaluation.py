@@ -145,6 +145,19 @@ def concatenated(clips: list[np.ndarray], block_s: float = 60.0, gap_s: float = 
         yield np.concatenate(block)
 
 
+def with_noise(blocks: Iterable[np.ndarray], snr_db: float | None, noise_pool: list[np.ndarray],
+               rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Blocks of speech over `background` at `snr_db` (RMS of the block's audible samples against the noise's);
+    None passes them through unchanged."""
+    for b in blocks:
+        if snr_db is None:
+            yield b
+            continue
+        active = b[np.abs(b) > 1e-3]
+        gain = (rms(active) if len(active) else rms(b)) * 10 ** (-snr_db / 20)
+        yield np.clip(b + background(len(b), noise_pool, rng) * gain, -1, 1).astype(np.float32)
+
+
 def probabilities(engine, blocks: Iterable[np.ndarray]) -> dict[str, np.ndarray]:
     """Per-step probabilities of every engine model over one continuous stream (one engine.reset())."""
     got: dict[str, list[np.ndarray]] = {m.name: [] for m in engine.models}
@@ -240,11 +253,13 @@ def sweep(positives: dict[str, tuple[np.ndarray | Trace, list[tuple[float, float
     return rows
 
 
-def operating_points(curve: list[dict], targets: Iterable[float], ref: str) -> dict[str, dict]:
-    """For each FA/h target: the threshold with the lowest FRR on `ref` within it (highest such threshold)."""
-    out = {}
+def operating_points(curve: list[dict], targets: Iterable[float], ref: str,
+                     fa_keys: Iterable[str] = ("fa_per_hour",)) -> dict[str, dict]:
+    """For each FA/h target: the threshold with the lowest FRR on `ref` within it on every negative set named by
+    `fa_keys` (highest such threshold)."""
+    out, fa_keys = {}, tuple(fa_keys)
     for target in targets:
-        ok = [r for r in curve if r["fa_per_hour"] <= target]
+        ok = [r for r in curve if all(r[k] <= target for k in fa_keys)]
         if ok:
             best = min(r[f"frr_{ref}"] for r in ok)
             out[f"{target:g}"] = max((r for r in ok if r[f"frr_{ref}"] == best), key=lambda r: r["threshold"])

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from ..features import spectrogram
 from ..model.geometry import StepGeometry
 from ..evaluation import colored_noise, excerpt, rms
+from .real_speech import telephone
 from .recipe import Mixing
 
 SR = 16000
@@ -130,6 +131,8 @@ def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, r
         mix = mix * (speech_rms / 10 ** (snr / 20)) + speech
     else:
         mix = mix * rng.uniform(0.001, 0.3)
+    if cfg.telephone and rng.random() < cfg.telephone:
+        mix = telephone(mix, rng)
     level = 10 ** (rng.uniform(-45, -12) / 20)
     mix = np.clip(mix * (level / rms(mix)), -1, 1).astype(np.float32)
     return mix, labels

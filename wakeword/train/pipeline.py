@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from ..model.geometry import StepGeometry
-from . import backgrounds, clips, confusables, validate
+from . import backgrounds, clips, confusables, real_speech, validate
 from .recipe import Recipe, stage_key
 from .neural_voices import KOKORO_EN_STYLES
 from .voices import ENGINE_REVISIONS, Voice, available_voices
@@ -147,13 +147,28 @@ def mix_windows(dirpath: Path, recipe: Recipe, load: Callable[[str], list[np.nda
 
     src = Sources(positives=load("positives"), near_misses=load("near_misses") + load("confusables"),
                   sentences=load("sentences"),
-                  real_speech=_load_list(backgrounds_dir / "real_train.npz"),
+                  real_speech=_load_list(backgrounds_dir / "real_train.npz") + real_negatives(recipe, "training"),
                   music=_load_list(backgrounds_dir / "music_train.npz"),
                   irs=backgrounds.impulse_responses(np.random.default_rng(seed)))
     x, y = make_features(src, recipe.mixing, StepGeometry(), n_pos, n_neg, seed + 1)
     dirpath.mkdir(parents=True, exist_ok=True)
     np.save(dirpath / "x.npy", x)
     np.save(dirpath / "y.npy", y)
+
+
+def real_negatives(recipe: Recipe, part: str) -> list[np.ndarray]:
+    """The recipe's real-speech `part` (real_speech.py) without the utterances that say its phrase; none when the
+    recipe names no real-speech folder."""
+    if not recipe.real_speech_dir:
+        return []
+    banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
+    return real_speech.negatives(real_speech.load(recipe.real_speech_dir, part), banned)
+
+
+def real_speech_key(recipe: Recipe) -> list:
+    """What the real negatives depend on, for stage keys: nothing at all when the recipe uses none (so keys of
+    recipes without real speech are what they were), else the folder's name and the dev cut."""
+    return [Path(recipe.real_speech_dir).name, real_speech.TUNING_SHARE] if recipe.real_speech_dir else []
 
 
 def fine_tune(recipe: Recipe, out: Path, trained: Path, features: Path, mined: Path,
@@ -208,7 +223,8 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         m = recipe.mixing
         mix_windows(dirpath, recipe, load, b_stage.dir, m.positive_windows, m.negative_windows, rng_seed + 1)
 
-    f_stage = Stage(root, "features", stage_key(PIPELINE_VERSION, clips_key, b_stage.key, recipe.mixing)).run(feat_stage)
+    f_key = stage_key(PIPELINE_VERSION, clips_key, b_stage.key, recipe.mixing, *real_speech_key(recipe))
+    f_stage = Stage(root, "features", f_key).run(feat_stage)
     if stop_after == "features":
         return root
 
@@ -225,9 +241,10 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         from .evaluate import evaluate_recipe
 
         evaluate_recipe(recipe, e_stage.dir, SHIPPED, load("eval_positives"), load("eval_sentences"), b_stage.dir, dirpath,
-                        pos_voices=clips.ClipSet.load(clip_dirs["eval_positives"]).voices)
+                        pos_voices=clips.ClipSet.load(clip_dirs["eval_positives"]).voices,
+                        real_tuning=real_negatives(recipe, "tuning"))
 
-    v_key = stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick, EVALUATION_REVISION)
+    v_key = stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick, EVALUATION_REVISION, *real_speech_key(recipe))
     v_stage = Stage(root, "evaluate", v_key).run(eval_stage)
     _install(recipe, e_stage.dir, v_stage.dir, Path(out_dir), time.time() - t_start, validation)
     return Path(out_dir)
@@ -262,7 +279,7 @@ def train_draw(d: Draw, run: int) -> Stage:
 
         mine(t_stage.dir / "model.keras", dirpath, recipe.mining,
              speech=load("mining_sentences") + load("sentences") + load("near_misses") + load("confusables")
-             + _load_list(b_stage.dir / "real_train.npz"),
+             + _load_list(b_stage.dir / "real_train.npz") + real_negatives(recipe, "training"),
              music=_load_list(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=recipe.seed + 3)
 
     m_stage = Stage(root, "mine", stage_key(PIPELINE_VERSION, t_stage.key, recipe.mining)).run(mine_stage)

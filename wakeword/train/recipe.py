@@ -42,6 +42,8 @@ class Mixing:
     label_s: float = 0.4
     # share of speech clips (phrase and negatives alike) darkened above 0.8-2.5 kHz before mixing (mixing.darken)
     darken: float = field(default=0.0, metadata={"key_at_default": False})
+    # share of windows (positive and negative alike) passed through a telephone channel (real_speech.telephone)
+    telephone: float = field(default=0.0, metadata={"key_at_default": False})
 
 
 @dataclass
@@ -110,6 +112,9 @@ class Recipe:
     near_misses: list[str] = field(default_factory=list)
     holdout_families: list[str] = field(default_factory=list)
     real_negative_dirs: list[str] = field(default_factory=list)
+    # the real-speech data folder (real_speech.py): its dev `training` speakers are negatives, its `tuning` speakers
+    # set the card's threshold; relative to the working directory, like real_negative_dirs
+    real_speech_dir: str | None = field(default=None, metadata={"key_at_default": False})
     synthesis: Synthesis = field(default_factory=Synthesis)
     mixing: Mixing = field(default_factory=Mixing)
     training: Training = field(default_factory=Training)
@@ -154,6 +159,8 @@ class Recipe:
             raise ValueError(f"{path}: training.draws must be a whole number of at least 1, not {recipe.training.draws!r}")
         # Relative data directories are relative to the working directory (the checkout), like every CLI path.
         recipe.real_negative_dirs = [str(Path(d).resolve()) for d in recipe.real_negative_dirs]
+        if recipe.real_speech_dir is not None:
+            recipe.real_speech_dir = str(Path(recipe.real_speech_dir).resolve())
         return recipe
 
 
