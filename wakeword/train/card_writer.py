@@ -27,6 +27,13 @@ def step_card(model_path: Path, tensors: dict[str, str], name: str) -> ModelCard
     }, model_path.with_suffix(".yaml"))
 
 
+def _recipe_ref(recipe: Recipe) -> str:
+    """The recipe's path as given (recipes/proxies/voyager.yaml), where it was given relative to the checkout."""
+    if recipe.path is not None and not recipe.path.is_absolute():
+        return recipe.path.as_posix()
+    return f"recipes/{recipe.name}.yaml"
+
+
 def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, variant: str, shipped: bool,
                validation: dict | None = None) -> None:
     """Card for one exported variant (`model` float32, `model_int8`); the shipped one is named after the recipe.
@@ -51,8 +58,10 @@ def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, vari
         "detector": results["detector"],
         "accuracy": results["accuracy"] if shipped else f"measured on the shipped {recipe.name}.tflite; this variant's "
                                                         f"max |p - p_keras| = {export[variant]['max_abs_diff_vs_keras']:.1e}",
-        "training": {"recipe": f"recipes/{recipe.name}.yaml", "seed": recipe.seed,
-                     "data": "synthetic voices only (offline TTS engines, see recipe); real negatives where the recipe names them",
+        "training": {"recipe": _recipe_ref(recipe), "seed": recipe.seed,
+                     "data": "positives: synthetic voices only (offline TTS engines, see recipe); negatives: synthetic "
+                             "speech, and the real speech the recipe names (real_negative_dirs; real_speech_dir: dev-half "
+                             "speakers only, wakeword/train/real_speech.py)",
                      "held_out_voice_families": recipe.holdout_families,
                      "run": validation["picked_run"] if validation else recipe.training.run},
     }

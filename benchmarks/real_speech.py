@@ -1,0 +1,188 @@
+"""The accuracy yardstick: models on real speech by hundreds of speakers they never heard.
+
+    .venv/bin/python benchmarks/real_speech.py [--model models/alexa.yaml ...] [--part test] [--out FILE]
+
+For every model card (default: the bundled models and any proxy models under models/proxies/):
+- **False accepts on real speech**: every utterance of the part (WUW Corpus II calls and Speech Commands words;
+  wakeword/train/real_speech.py) that does not say the model's phrase, back to back as one continuous stream, clean
+  and at 10 dB over held-out music and coloured noise; FA/h (4 s lockout) at the card's settings and over a sweep.
+- **Real-speaker recall** where real people say the phrase (the proxy phrases "voyager" and "wildfire" in WUW):
+  the part's clips of it said alone and inside sentences, 1.5-3 s apart in one stream, hit = an event within
+  [keyword start, keyword end + 1 s] from data.json's times; FRR at the card threshold and at 0.1 / 0.5 / 1 FA/h on
+  the negatives (both conditions).
+- **The channel check** (with `--recipe`): the recipe's synthetic held-out clips, full band and through the
+  telephone channel the WUW calls went through, at the same thresholds, so a WUW figure can be read as speakers
+  rather than channel.
+Decisions are made with `--part tuning` (dev speakers never trained on); `test` is for reported figures only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from wakeword import evaluation as ev
+from wakeword.detector import DetectorConfig
+from wakeword.engine import Engine
+from wakeword.model.card import ModelCard, bundled_dir
+from wakeword.train import backgrounds
+from wakeword.train import real_speech as rs
+
+CONDITIONS = {"clean": None, "10db": 10.0}
+TARGETS = [0.1, 0.5, 1.0]
+
+
+def phrase_words(card: ModelCard) -> set[str]:
+    """The words that identify the phrase in a transcript ("hey" alone is not the phrase)."""
+    return {w for w in re.findall(r"[a-z]+", card.phrase.lower()) if w != "hey"}
+
+
+def keyword_stream(utts: list[rs.Utterance], rng: np.random.Generator) -> ev.PositiveStream:
+    """Whole utterances 1.5-3 s apart, each at speech level 0.05 RMS; spans are their keyword times."""
+    parts, spans, pos = [np.zeros(int(1.5 * ev.SR), np.float32)], [], int(1.5 * ev.SR)
+    for u in utts:
+        a = u.audio / max(ev.rms(u.audio[np.abs(u.audio) > 1e-3]) if np.any(np.abs(u.audio) > 1e-3) else 1.0, 1e-4)
+        parts += [a * 0.05, np.zeros(int(rng.uniform(1.5, 3.0) * ev.SR), np.float32)]
+        spans.append((pos / ev.SR + u.span[0], pos / ev.SR + u.span[1]))
+        pos += len(a) + len(parts[-1])
+    return ev.PositiveStream(np.clip(np.concatenate(parts), -1, 1).astype(np.float32), spans)
+
+
+def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarray], seed: int) -> dict:
+    engine = Engine([card])
+    probs = lambda blocks: ev.probabilities(engine, blocks)[card.name]  # noqa: E731
+    words = phrase_words(card)
+    negatives = rs.negatives(utts, words)
+    base = DetectorConfig.from_card(card.detector)
+    negs = {c: probs(ev.with_noise(ev.concatenated(negatives), snr, music, np.random.default_rng(seed)))
+            for c, snr in CONDITIONS.items()}
+    hours = len(negs["clean"]) * card.geometry.step_seconds / 3600
+    out: dict = {"negatives": f"{len(negatives)} utterances ({hours:.2f} h) without the phrase by "
+                              f"{len({u.speaker for u in utts})} speakers",
+                 "card_detector": asdict(base)}
+    for c, p in negs.items():
+        fa = ev.lockout_count(ev.event_times(p, base, card.geometry))
+        out[f"card_fa_{c}"] = {"false_accepts": fa, "fa_per_hour": round(fa / hours, 3)}
+
+    said = [u for u in utts if u.keyword in words and u.span]
+    positives = {}
+    for kind, isolated in (("isolated", True), ("sentence", False)):
+        clips = [u for u in said if u.isolated == isolated]
+        if not clips:
+            continue
+        stream = keyword_stream(clips, np.random.default_rng(seed + 1))
+        for c, snr in CONDITIONS.items():
+            audio = next(ev.with_noise([stream.audio], snr, music, np.random.default_rng(seed + 2)))
+            positives[f"{kind}_{c}"] = (probs([audio]), stream.spans)
+        out[f"{kind}_clips"] = len(clips)
+    curve = []
+    for row, extra in zip(ev.sweep(positives, negs["clean"], base, card.geometry),
+                          ev.sweep({}, negs["10db"], base, card.geometry)):
+        curve.append({**row, "fa_per_hour_clean": row["fa_per_hour"], "fa_per_hour_10db": extra["fa_per_hour"]})
+    out["sweep"] = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if not k.startswith("latency")
+                     or k.startswith("latency_p50")} for r in curve]
+    if positives:
+        for label, (p, spans) in positives.items():
+            hits, lat = ev.score_positives(ev.event_times(p, base, card.geometry), spans)
+            out[f"card_frr_{label}"] = round(1 - hits / len(spans), 4)
+        ref = "isolated_clean" if "isolated_clean" in positives else next(iter(positives))
+        points = ev.operating_points(curve, TARGETS, ref, ("fa_per_hour_clean", "fa_per_hour_10db"))
+        out["operating_points"] = {f"{t} FA/h": {k: round(v, 4) if isinstance(v, float) else v
+                                                 for k, v in points[t].items() if k.startswith(("threshold", "frr", "fa_"))}
+                                   if t in points else None for t in (f"{x:g}" for x in TARGETS)}
+    return out
+
+
+def channel_check(card: ModelCard, recipe_path: str, cache: str, seed: int) -> dict:
+    """Recall of the recipe's synthetic held-out clips at the card's settings, full band and through the telephone."""
+    from wakeword.train.clips import ClipSet
+    from wakeword.train.pipeline import clip_stages
+    from wakeword.train.recipe import Recipe
+
+    stage, _ = clip_stages(Recipe.load(recipe_path), cache)["eval_positives"]
+    if not stage.done:
+        return {"skipped": f"the recipe's held-out clips are not in {cache} (run the pipeline first)"}
+    clips = ClipSet.load(stage.dir / "clips.npz").clips
+    engine = Engine([card])
+    base, out = DetectorConfig.from_card(card.detector), {"clips": len(clips)}
+    for label, chan in (("full_band", lambda c: c), ("telephone", lambda c: rs.telephone(c, np.random.default_rng(seed)))):
+        st = ev.positive_stream([chan(c) for c in clips], None, [], np.random.default_rng(seed))
+        hits, _ = ev.score_positives(ev.event_times(ev.probabilities(engine, [st.audio])[card.name], base,
+                                                    card.geometry), st.spans)
+        out[f"frr_{label}"] = round(1 - hits / len(clips), 4)
+    return out
+
+
+def card_summary(res: dict, part: str) -> dict:
+    """What a card states about real speech: FA/h at its settings and, for proxies, real-speaker FRR."""
+    out = {"data": f"{part} half of ../shared/data (WUW Corpus II + Speech Commands test; speakers never trained on): "
+                   f"{res['negatives']}; clean and at 10 dB over held-out music/noise",
+           "command": f"benchmarks/real_speech.py --part {part} --write-cards",
+           **{f"fa_per_hour_{c}": res[f"card_fa_{c}"]["fa_per_hour"] for c in CONDITIONS}}
+    out.update({k.removeprefix("card_"): v for k, v in res.items() if k.startswith("card_frr_")})
+    if res.get("operating_points"):
+        out["operating_points"] = res["operating_points"]
+    return out
+
+
+def write_card_figures(path: str, summary: dict) -> None:
+    """Put the real-speech figures into the card (accuracy.real_speech), keeping its header line."""
+    import yaml
+
+    text = Path(path).read_text()
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    card = yaml.safe_load(text)
+    if not isinstance(card.get("accuracy"), dict):
+        return  # a variant card that points at the shipped model's figures
+    card["accuracy"]["real_speech"] = summary
+    Path(path).write_text(header + yaml.safe_dump(card, sort_keys=False, width=110))
+
+
+def default_models() -> list[str]:
+    found = sorted(bundled_dir().glob("*.yaml")) + sorted((bundled_dir() / "proxies").glob("*.yaml"))
+    return [str(p) for p in found]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", action="append", help="model card (repeatable; default: bundled + models/proxies)")
+    ap.add_argument("--recipe", action="append", default=[], help="NAME=RECIPE.yaml for the channel check")
+    ap.add_argument("--data", default="../shared/data", help="the real-speech folder (default: ../shared/data)")
+    ap.add_argument("--part", default="test", choices=rs.PARTS)
+    ap.add_argument("--cache", default=".cache/train")
+    ap.add_argument("--seed", type=int, default=20261203)
+    ap.add_argument("--write-cards", action="store_true", help="write the figures into each card (accuracy.real_speech)")
+    ap.add_argument("--out", default=None, help="results JSON (default: benchmarks/results/real_speech_<part>.json)")
+    a = ap.parse_args(argv)
+    t0 = time.time()
+    utts = rs.load(a.data, a.part)
+    _, music = backgrounds.split(backgrounds.music_tracks(Path(a.cache) / "downloads"), eval_fraction=0.3)
+    recipes = dict(r.split("=", 1) for r in a.recipe)
+    results = {"part": a.part, "data": a.data, "utterances": len(utts), "speakers": len({u.speaker for u in utts}),
+               "models": {}}
+    for path in a.model or default_models():
+        card = ModelCard.load(path)
+        print(f"[{card.name}] scoring on {a.part} real speech ...", file=sys.stderr)
+        res = score_model(card, utts, music, a.seed)
+        if card.name in recipes:
+            res["channel_check"] = channel_check(card, recipes[card.name], a.cache, a.seed)
+        results["models"][card.name] = res
+        if a.write_cards:
+            write_card_figures(path, card_summary(res, a.part))
+        print(json.dumps({k: v for k, v in res.items() if k != "sweep"}), file=sys.stderr)
+    results["seconds"] = round(time.time() - t0, 1)
+    out = Path(a.out or f"benchmarks/results/real_speech_{a.part}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
