@@ -27,10 +27,8 @@ def step_card(model_path: Path, tensors: dict[str, str], name: str) -> ModelCard
     }, model_path.with_suffix(".yaml"))
 
 
-def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, variant: str, shipped: bool,
-               validation: dict | None = None) -> None:
-    """Card for one exported variant (`model` float32, `model_int8`); the shipped one is named after the recipe.
-    `validation` is the validate stage's record, where several training draws were trained and one kept."""
+def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, variant: str, shipped: bool) -> None:
+    """Card for one exported variant (`model` float32, `model_int8`); the shipped one is named after the recipe."""
     export = json.loads((export_dir / "export.json").read_text())
     fe, g = FrontEndConfig(), StepGeometry()
     tensors = export[variant]["tensors"]
@@ -54,13 +52,7 @@ def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, vari
         "training": {"recipe": f"recipes/{recipe.name}.yaml", "seed": recipe.seed,
                      "data": "synthetic voices only (offline TTS engines, see recipe); real negatives where the recipe names them",
                      "held_out_voice_families": recipe.holdout_families,
-                     "run": validation["picked_run"] if validation else recipe.training.run},
+                     "run": recipe.training.run},
     }
-    if validation:
-        card["training"]["draw_selection"] = {
-            "why": validation["why"],
-            "validation_score_by_run": {row["run"]: row["score"] for row in validation["draws"]},
-            "validation_set": "voices in no training or held-out list, unseen sentences (wakeword/train/validate.py); "
-                              "score = mean FRR at 0.5/1/2 FA/h, 10 dB"}
     header = f"# Model card for {name}.tflite, written by `wakeword train recipes/{recipe.name}.yaml`.\n"
     path.write_text(header + yaml.safe_dump(card, sort_keys=False, width=110))

@@ -49,24 +49,10 @@ def channel(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray]) -
     return clip
 
 
-def darken(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Attenuate everything above a corner of 0.8-2.5 kHz by 10-25 dB: a voice with weak upper formants, before
-    any noise is added. The held-out voice missed most (RHVoice clb) is ~20 dB weaker at 1-3 kHz than most training
-    voices, and faint noise there hides it (benchmarks/faint_noise.py); tilting log spectra after mixing tilts the
-    noise too, so it never showed the model such a voice in noise."""
-    low = sosfilt(butter(2, rng.uniform(800, 2500), "low", fs=SR, output="sos"), clip)
-    return (low + (clip - low) * 10 ** (-rng.uniform(10, 25) / 20)).astype(np.float32)
-
-
-def augment_speech(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray], dark: float = 0.0
-                   ) -> tuple[np.ndarray, int]:
-    """Warped and channel-augmented clip (darkened with probability `dark`), and the sample index where its dry
-    speech ends."""
+def augment_speech(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    """Warped and channel-augmented clip, and the sample index where its dry speech ends."""
     clip = warp(clip, rng.uniform(0.87, 1.15))
-    end = len(clip)
-    if dark and rng.random() < dark:
-        clip = darken(clip, rng)
-    return channel(clip, rng, irs), end
+    return channel(clip, rng, irs), len(clip)
 
 
 def background(n: int, src: Sources, rng: np.random.Generator) -> np.ndarray:
@@ -103,24 +89,24 @@ def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, r
     speech = np.zeros(n, np.float32)
     labels = np.zeros(geom.num_steps(geom.frontend.num_frames(n)), np.float32)
     if positive:
-        clip, end = augment_speech(src.positives[rng.integers(len(src.positives))], rng, src.irs, cfg.darken)
+        clip, end = augment_speech(src.positives[rng.integers(len(src.positives))], rng, src.irs)
         end_at = int(rng.uniform(min(end, n - SR // 10), n - SR // 20))  # phrase ends inside the window
         place(speech, clip, end_at - end, 1.0)
         t_end = end_at / SR
         ends = geom.step_end_times(len(labels))
         labels[(ends >= t_end) & (ends <= t_end + cfg.label_s)] = 1.0
         if rng.random() < 0.3 and src.sentences:  # "hey saffy, turn on the lights"
-            s, _ = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs, cfg.darken)
+            s, _ = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs)
             place(speech, s, end_at + int(rng.uniform(0.1, 0.4) * SR), rng.uniform(0.5, 1.0))
         if rng.random() < 0.2 and src.sentences:
-            s, s_end = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs, cfg.darken)
+            s, s_end = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs)
             place(speech, s, end_at - end - s_end - int(rng.uniform(0.1, 0.5) * SR), rng.uniform(0.5, 1.0))
     else:
         pools = [p for p in (src.near_misses, src.sentences, src.real_speech) if p]
         weights = np.array([0.45, 0.35, 0.2][: len(pools)])
         for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):  # often dense speech: false accepts hide in running speech
             pool = pools[rng.choice(len(pools), p=weights / weights.sum())]
-            clip, end = augment_speech(pool[rng.integers(len(pool))], rng, src.irs, cfg.darken)
+            clip, end = augment_speech(pool[rng.integers(len(pool))], rng, src.irs)
             place(speech, clip, int(rng.uniform(-0.5 * end, n - 0.3 * end)), rng.uniform(0.5, 1.0))
     mix = background(n, src, rng)
     if rms(speech) > 1e-4:

@@ -10,24 +10,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import multiprocessing
 import os
 import shutil
 import sys
 import time
 import zlib
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import yaml
 
 from ..model.geometry import StepGeometry
-from . import backgrounds, clips, confusables, validate
+from . import backgrounds, clips, confusables
 from .recipe import Recipe, stage_key
-from .neural_voices import KOKORO_EN_STYLES
 from .voices import ENGINE_REVISIONS, Voice, available_voices
 
 PIPELINE_VERSION = 2
@@ -75,16 +71,11 @@ def split_voices(recipe: Recipe, voices: list[Voice]) -> tuple[list[Voice], list
     return [v for v in voices if v.family not in held], [v for v in voices if v.family in held]
 
 
-def recipe_voices(recipe: Recipe) -> list[Voice]:
-    """The installed voices a recipe uses: Kokoro's English styles only where it asks for them."""
-    return [v for v in available_voices() if recipe.synthesis.kokoro_english or v.name not in KOKORO_EN_STYLES]
-
-
 def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
                 announce: bool = False) -> dict[str, tuple[Stage, list]]:
     """Every clip set a recipe synthesizes, as (stage, jobs) by name; the stage key is the exact job list, so a
     benchmark that asks for a recipe's held-out clips gets the very set its pipeline made (or none)."""
-    voices = recipe_voices(recipe)
+    voices = available_voices()
     if not voices:
         raise SystemExit("no TTS voice is usable: run script/install-voices")
     train_voices, eval_voices = split_voices(recipe, voices)
@@ -103,9 +94,7 @@ def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
 
     # Sentences do not depend on the phrase (sentences that contain it are filtered out when used), so every
     # recipe with the same seed shares them; each clip set is a stage of its own, keyed by its exact jobs.
-    # Validation sentences, when draws are validated, come after all others in the same order (the others keep theirs).
-    n_val = recipe.validation.sentence_clips if recipe.training.draws > 1 else 0
-    train_texts, eval_texts, mining_texts, val_texts, _ = sentence_texts(recipe, n_val)
+    train_texts, eval_texts, mining_texts = sentence_texts(recipe)
     lexicon = confusables.lexicon(shared / "lexicon-quick.tsv", 3000) if quick else confusables.lexicon(shared / "lexicon.tsv")
     sound_alikes = confusables.phrases(recipe.phrase_texts[0], lexicon, clips.phrase_words(recipe.phrase_texts, []),
                                        max(1, s.confusable_clips // 4), set_rng("confusables"), rhythm=s.rhythm_alikes)
@@ -122,20 +111,16 @@ def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
         "mining_sentences": (shared, clips.spread_jobs(train_voices, list(mining_texts), s.mining_sentence_clips,
                                                        set_rng("m"))),
     }
-    if n_val:
-        sets["validation_positives"] = (root, validate.positive_jobs(recipe, per_text=1 if quick else validate.POSITIVE_DRAWS))
-        sets["validation_sentences"] = (shared, clips.spread_jobs(train_voices, list(val_texts), n_val, set_rng("v")))
     return {name: (Stage(where, f"clips_{name}", stage_key(PIPELINE_VERSION, name, jobs, ENGINE_REVISIONS)), jobs)
             for name, (where, jobs) in sets.items()}
 
 
-def sentence_texts(recipe: Recipe, validation: int, extra: int = 0) -> list[np.ndarray]:
-    """The recipe's sentence texts, one order cut into consecutive slices: training, evaluation, mining, the
-    `validation` set, and `extra` after all of them (for checks that need sentences no stage uses)."""
+def sentence_texts(recipe: Recipe) -> list[np.ndarray]:
+    """The recipe's sentence texts, one order cut into consecutive slices: training, evaluation and mining."""
     s = recipe.synthesis
-    counts = [s.sentence_clips, s.eval_sentence_clips, s.mining_sentence_clips, validation]
-    texts = clips.sentences(sum(counts) + extra, np.random.default_rng([recipe.seed, zlib.crc32(b"sentences")]))
-    return np.split(np.array(texts, object), np.cumsum(counts))
+    counts = [s.sentence_clips, s.eval_sentence_clips, s.mining_sentence_clips]
+    texts = clips.sentences(sum(counts), np.random.default_rng([recipe.seed, zlib.crc32(b"sentences")]))
+    return np.split(np.array(texts, object), np.cumsum(counts)[:-1])
 
 
 def mix_windows(dirpath: Path, recipe: Recipe, load: Callable[[str], list[np.ndarray]], backgrounds_dir: Path,
@@ -156,15 +141,14 @@ def mix_windows(dirpath: Path, recipe: Recipe, load: Callable[[str], list[np.nda
     np.save(dirpath / "y.npy", y)
 
 
-def fine_tune(recipe: Recipe, out: Path, trained: Path, features: Path, mined: Path,
-              extra: Sequence[Path] = ()) -> None:
-    """The fine-tune after mining: the trained model, again on the features (plus `extra` window sets) and
-    `mining.copies` copies of the mined windows, for `mining.epochs` at `mining.learning_rate`."""
+def fine_tune(recipe: Recipe, out: Path, trained: Path, features: Path, mined: Path) -> None:
+    """The fine-tune after mining: the trained model, again on the features and `mining.copies` copies of the
+    mined windows, for `mining.epochs` at `mining.learning_rate`."""
     from .fit import fit
 
     m = recipe.mining
     tune = dataclasses.replace(recipe.training, epochs=m.epochs, learning_rate=m.learning_rate)
-    fit([features, *extra] + [mined] * m.copies, out, tune, recipe.training_seed + 1, initial=trained)
+    fit([features] + [mined] * m.copies, out, tune, recipe.training_seed + 1, initial=trained)
 
 
 def make_clip_sets(stages: dict[str, tuple[Stage, list]]) -> dict[str, Path]:
@@ -212,14 +196,9 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     if stop_after == "features":
         return root
 
-    runs = [recipe.training.run + k for k in range(recipe.training.draws)]
-    exports = _train_draws(Draw(recipe, root, f_stage, b_stage, clip_dirs, banned), runs)
+    e_stage = train_draw(recipe, root, f_stage, b_stage, load)
     if stop_after == "export":
-        return exports[0].dir
-    e_stage, validation = exports[0], None
-    if len(exports) > 1:
-        validation = _validate(recipe, root, runs, exports, b_stage, clip_dirs, load)
-        e_stage = exports[runs.index(validation["picked_run"])]
+        return e_stage.dir
 
     def eval_stage(dirpath: Path) -> None:
         from .evaluate import evaluate_recipe
@@ -229,26 +208,13 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
 
     v_key = stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick, EVALUATION_REVISION)
     v_stage = Stage(root, "evaluate", v_key).run(eval_stage)
-    _install(recipe, e_stage.dir, v_stage.dir, Path(out_dir), time.time() - t_start, validation)
+    _install(recipe, e_stage.dir, v_stage.dir, Path(out_dir), time.time() - t_start)
     return Path(out_dir)
 
 
-@dataclass(frozen=True)
-class Draw:
-    """What a training draw reads, as stages and paths, so that draws can run side by side in other processes."""
-    recipe: Recipe
-    root: Path
-    features: Stage
-    backgrounds: Stage
-    clip_dirs: dict[str, Path]
-    banned: set[str]
-
-
-def train_draw(d: Draw, run: int) -> Stage:
-    """train → mine → fine-tune → export for the draw with `training.run = run`; returns its export stage."""
-    recipe = dataclasses.replace(d.recipe, training=dataclasses.replace(d.recipe.training, run=run, draws=1))
-    root, f_stage, b_stage = d.root, d.features, d.backgrounds
-    load = functools.partial(_load_clips, d.clip_dirs, d.banned)
+def train_draw(recipe: Recipe, root: Path, f_stage: Stage, b_stage: Stage,
+               load: Callable[[str], list[np.ndarray]]) -> Stage:
+    """train → mine → fine-tune → export for the recipe's `training.run`; returns the export stage."""
 
     def train_stage(dirpath: Path) -> None:
         from .fit import fit
@@ -268,13 +234,7 @@ def train_draw(d: Draw, run: int) -> Stage:
     m_stage = Stage(root, "mine", stage_key(PIPELINE_VERSION, t_stage.key, recipe.mining)).run(mine_stage)
 
     def finetune_stage(dirpath: Path) -> None:
-        n, fresh = recipe.mining.fresh_windows, []
-        if n:
-            fresh = [dirpath / "fresh"]
-            mix_windows(fresh[0], recipe, load, b_stage.dir, n // 2, n - n // 2, recipe.seed + 4)
-        fine_tune(recipe, dirpath, t_stage.dir / "model.keras", f_stage.dir, m_stage.dir, extra=fresh)
-        if fresh:
-            shutil.rmtree(fresh[0])  # ~80 kB a window, and the seed makes them again
+        fine_tune(recipe, dirpath, t_stage.dir / "model.keras", f_stage.dir, m_stage.dir)
 
     ft_stage = Stage(root, "finetune", stage_key(PIPELINE_VERSION, m_stage.key)).run(finetune_stage)
 
@@ -286,53 +246,12 @@ def train_draw(d: Draw, run: int) -> Stage:
     return Stage(root, "export", stage_key(PIPELINE_VERSION, ft_stage.key)).run(export_stage)
 
 
-def _tf_threads(n: int) -> None:
-    os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(n)
-
-
-def _train_draws(d: Draw, runs: list[int]) -> list[Stage]:
-    """One draw here; several side by side in fresh processes, the cores shared among them (on 2 cores two draws
-    with one TensorFlow thread each take about as long as one draw with two)."""
-    if len(runs) == 1:
-        return [train_draw(d, runs[0])]
-    workers = min(len(runs), os.cpu_count() or 1)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_tf_threads,
-                             initargs=(max(1, (os.cpu_count() or 1) // workers),)) as pool:
-        return list(pool.map(train_draw, [d] * len(runs), runs))
-
-
-def _validate(recipe: Recipe, root: Path, runs: list[int], exports: list[Stage], b_stage: Stage,
-              clip_dirs: dict[str, Path], load: Callable[[str], list[np.ndarray]]) -> dict:
-    """The validate stage: score every draw on the validation set, keep the lowest score (validate.py); returns
-    its record (`picked_run`, `why`, each draw's scores)."""
-    def val_stage(dirpath: Path) -> None:
-        from .evaluate import exported_card
-
-        positives, rows = load("validation_positives"), []
-        if positives:
-            sentences, music = load("validation_sentences"), _load_list(b_stage.dir / "music_train.npz")
-            rows = [{"run": r, **validate.score(recipe, exported_card(e.dir, recipe.name, SHIPPED), positives, sentences,
-                                                 music)} for r, e in zip(runs, exports)]
-            picked = min(rows, key=lambda row: row["score"])["run"]
-            why = f"lowest mean validation FRR of {len(rows)} draws"
-        else:
-            picked, why = runs[0], "no validation voice is installed (script/install-voices): the first draw is kept"
-        (dirpath / "validation.json").write_text(json.dumps({"picked_run": picked, "why": why, "draws": rows}, indent=1))
-        print(f"[validate] kept run {picked}: {why}" + "".join(f"\n  run {r['run']}: {r['frr']} -> {r['score']}"
-                                                              for r in rows))
-
-    key = stage_key(PIPELINE_VERSION, [e.key for e in exports], recipe.validation,
-                    [str(clip_dirs[n]) for n in ("validation_positives", "validation_sentences")], b_stage.key)
-    return json.loads((Stage(root, "validate", key).run(val_stage).dir / "validation.json").read_text())
-
-
 def _load_clips(clip_dirs: dict[str, Path], banned: set[str], name: str) -> list[np.ndarray]:
     cs = clips.ClipSet.load(clip_dirs[name])
     return cs.without(banned).clips if "sentences" in name else cs.clips
 
 
-def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, seconds: float,
-             validation: dict | None = None) -> None:
+def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, seconds: float) -> None:
     """Copy the model, its int8 variant, and its card (with the evaluation results) to `out`."""
     from .card_writer import write_card
 
@@ -342,12 +261,7 @@ def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, second
     report.mkdir(parents=True, exist_ok=True)
     for variant, path in ((SHIPPED, out / f"{recipe.name}.tflite"), (OTHER, report / f"{recipe.name}_float32.tflite")):
         shutil.copy(export_dir / f"{variant}.tflite", path)
-        write_card(path.with_suffix(".yaml"), recipe, export_dir, results, variant=variant, shipped=variant == SHIPPED,
-                   validation=validation)
-    if validation:
-        (report / "validation.json").write_text(json.dumps(validation, indent=1))
-    else:
-        (report / "validation.json").unlink(missing_ok=True)  # from an earlier run with several draws
+        write_card(path.with_suffix(".yaml"), recipe, export_dir, results, variant=variant, shipped=variant == SHIPPED)
     for f in eval_dir.iterdir():
         if f.suffix in (".png", ".json", ".md"):
             shutil.copy(f, report / f.name)
@@ -376,9 +290,7 @@ def _shrink(recipe: Recipe) -> None:
     recipe.mixing.positive_windows, recipe.mixing.negative_windows = 16, 16
     recipe.training.epochs, recipe.training.batch_size = 1, 8
     recipe.mining.hours, recipe.mining.epochs, recipe.mining.max_windows = 0.02, 1, 8
-    recipe.mining.fresh_windows = min(recipe.mining.fresh_windows, 8)
-    recipe.evaluation.negative_hours = recipe.validation.hours = 0.01
-    recipe.validation.sentence_clips = 4
+    recipe.evaluation.negative_hours = 0.01
     recipe.real_negative_dirs = []
 
 

@@ -28,9 +28,6 @@ class Synthesis:
     mining_sentence_clips: int = 4000  # fresh sentences that only the hard-negative mining sees
     eval_positive_clips: int = 240
     eval_sentence_clips: int = 1200
-    # Kokoro's 28 English styles (script/install-kokoro-voices) as training voices; off: its five Japanese ones only.
-    # Off in the shipped recipes: with them, hey_ssafy's draws scored worse, alexa's level (benchmarks/RESULTS.md).
-    kokoro_english: bool = field(default=False, metadata={"key_at_default": False})
 
 
 @dataclass
@@ -40,8 +37,6 @@ class Mixing:
     negative_windows: int = 13000
     snr_db: tuple[float, float] = (0.0, 25.0)
     label_s: float = 0.4
-    # share of speech clips (phrase and negatives alike) darkened above 0.8-2.5 kHz before mixing (mixing.darken)
-    darken: float = field(default=0.0, metadata={"key_at_default": False})
 
 
 @dataclass
@@ -52,17 +47,8 @@ class Training:
     dropout: float = 0.5
     # each training window's frequency axis is scaled by a factor in 1 ± freq_warp (VTLP, fit.warp_frequencies)
     freq_warp: float = field(default=0.0, metadata={"key_at_default": False})
-    # each training window's log spectrum is tilted by a random slope of up to ± spectral_tilt dB from the lowest to
-    # the highest bin (fit.tilt_spectra): microphones and voices brighter or darker than any training voice
-    spectral_tilt: float = field(default=0.0, metadata={"key_at_default": False})
-    # the saved model averages the weights after each of the last N epochs (0: the last epoch's weights)
-    average_last: int = field(default=0, metadata={"key_at_default": False})
     # which of several training runs on the same data: changes only the initial weights and the batch order
     run: int = field(default=0, metadata={"key_at_default": False})
-    # weight of the max-pooling loss terms added to the per-step cross-entropy (fit.step_loss; 0: per-step only)
-    max_pool_loss: float = field(default=0.0, metadata={"key_at_default": False})
-    # how many draws (runs run, run+1, ...) to train, side by side; the validation set keeps the best (validate.py)
-    draws: int = field(default=1, metadata={"key_at_default": False})
 
 
 @dataclass
@@ -75,17 +61,6 @@ class Mining:
     epochs: int = 4
     learning_rate: float = 0.0005
     copies: int = 2
-    # windows mixed anew from the training clips with another seed, half with the phrase, that the fine-tune sees
-    # beside the features and the mined windows. Off in the shipped recipes: 4,000 moved FRR inside the spread of
-    # draws, better for hey_ssafy and worse for alexa (benchmarks/RESULTS.md, "More windows in the fine-tune")
-    fresh_windows: int = field(default=0, metadata={"key_at_default": False})
-
-
-@dataclass
-class Validation:
-    """The set that picks among training draws (validate.py); used only when `training.draws` > 1."""
-    hours: float = 3.0
-    sentence_clips: int = 1500  # sentences no other stage uses, said by the training voices
 
 
 @dataclass
@@ -114,7 +89,6 @@ class Recipe:
     mixing: Mixing = field(default_factory=Mixing)
     training: Training = field(default_factory=Training)
     mining: Mining = field(default_factory=Mining)
-    validation: Validation = field(default_factory=Validation)
     evaluation: Evaluation = field(default_factory=Evaluation)
     path: Path | None = None
 
@@ -135,7 +109,7 @@ class Recipe:
         data = yaml.safe_load(path.read_text()) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a recipe is a YAML mapping")
-        sections = {"synthesis": Synthesis, "mixing": Mixing, "training": Training, "mining": Mining, "validation": Validation,
+        sections = {"synthesis": Synthesis, "mixing": Mixing, "training": Training, "mining": Mining,
                     "evaluation": Evaluation}
         kwargs = {}
         known = {f.name for f in dataclasses.fields(cls)} - {"path"}
@@ -150,8 +124,6 @@ class Recipe:
                 value = sub(**(value or {}))
             kwargs[key] = value
         recipe = cls(**kwargs, path=path)
-        if not (isinstance(recipe.training.draws, int) and recipe.training.draws >= 1):
-            raise ValueError(f"{path}: training.draws must be a whole number of at least 1, not {recipe.training.draws!r}")
         # Relative data directories are relative to the working directory (the checkout), like every CLI path.
         recipe.real_negative_dirs = [str(Path(d).resolve()) for d in recipe.real_negative_dirs]
         return recipe

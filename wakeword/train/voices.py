@@ -30,7 +30,7 @@ FESTIVAL = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
 RHVOICE = ["alan", "bdl", "clb", "slt", "evgeniy-eng", "lyubov"]
 PICO = ["en-US", "en-GB"]
 PIPER = ["en_US-joe-medium"]
-KOKORO = neural_voices.KOKORO_STYLES + neural_voices.KOKORO_EN_STYLES
+KOKORO = neural_voices.KOKORO_STYLES
 HIBARI = ["heart"]
 NEURAL = ("piper", "kokoro", "hibari")  # run in-process from wheels of the train extra (neural_voices.py)
 # Bumped when an engine's rendering of the same job changes, so clip sets made with the old one are redone
@@ -60,12 +60,12 @@ class Voice:
 
 # Voices no recipe trains on or evaluates on: 16 MBROLA diphone voices of native speakers of other languages
 # reading English phonemes through espeak-ng (German, French, Dutch, Swedish, ...; 7 female) and festival's two
-# British diphone voices. They pick the best of several training draws (validate.py) and are the fresh-voice check
-# of benchmarks/fresh_voices.py; script/install-voices installs them.
+# British diphone voices. They are the fresh-voice check of benchmarks/fresh_voices.py; script/install-voices
+# installs them.
 MBROLA_ACCENTED = ["af1", "de1", "de2", "de3", "de4", "de5", "de6", "fr1", "fr4", "gr2", "hu1", "nl2", "pl1", "ro1",
                    "sw1", "sw2"]
-VALIDATION_VOICES = [Voice("mbrola", f"mb-{m}-en") for m in MBROLA_ACCENTED] + [Voice("festival", "rab_diphone"),
-                                                                                 Voice("festival", "don_diphone")]
+FRESH_VOICES = [Voice("mbrola", f"mb-{m}-en") for m in MBROLA_ACCENTED] + [Voice("festival", "rab_diphone"),
+                                                                            Voice("festival", "don_diphone")]
 
 
 @dataclass(frozen=True)
