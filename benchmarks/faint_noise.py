@@ -26,11 +26,11 @@ sys.path.insert(0, str(HERE.parent))
 from wakeword import evaluation as ev  # noqa: E402
 from wakeword.engine import Engine  # noqa: E402
 from wakeword.model.card import ModelCard  # noqa: E402
-from wakeword.train import clips  # noqa: E402
-from wakeword.train.pipeline import _load_list  # noqa: E402
+from wakeword.train.data import clips  # noqa: E402
+from wakeword.train.data.clips import load_audio  # noqa: E402
+from wakeword.train.data.voices import Voice  # noqa: E402
+from wakeword.train.dataset import recipe_stages  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
-from wakeword.train.voices import Voice  # noqa: E402
-from heldout_eval import recipe_stages  # noqa: E402
 
 CONDITIONS = [("silence", None)] + [(kind, snr) for kind in (*ev.NOISE_KINDS, "music") for snr in (40, 20)]
 
@@ -75,7 +75,7 @@ def main() -> int:
     recipe, cache = Recipe.load(a.recipe), Path(a.cache)
     pos_dir, bg = recipe_stages(recipe, cache, "eval_positives", "backgrounds")
     pos = clips.ClipSet.load(pos_dir / "clips.npz")
-    music = _load_list(bg / "music_eval.npz")
+    music = load_audio(bg / "music_eval.npz")
     results = {}
     for card in a.cards:
         results[card] = family_recall(card, pos, music, a.clips)

@@ -26,9 +26,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from wakeword import evaluation as ev  # noqa: E402
 from wakeword.engine import Engine  # noqa: E402
-from wakeword.train.clips import ClipSet, Job, render  # noqa: E402
+from wakeword.train.data.clips import ClipSet, Job, render  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
-from wakeword.train.voices import FRESH_VOICES, Prosody  # noqa: E402
+from wakeword.train.data.voices import FRESH_VOICES, Prosody  # noqa: E402
 
 DRAWS = 3  # prosody draws per voice and spelling
 

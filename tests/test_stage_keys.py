@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from wakeword.train import clips, pipeline, voices
-from wakeword.train.recipe import Recipe, stage_key
+from wakeword.train import dataset, pipeline
+from wakeword.train.data import clips, voices
+from wakeword.train.recipe import Recipe
 
 REPO = Path(__file__).resolve().parent.parent
 LEXICON = "".join(f"{w}\t{p}\n" for w, p in [("savvy", "s'avi"), ("taffy", "t'afi"), ("hay", "h'eI"), ("sappy", "s'api"),
@@ -64,18 +65,12 @@ def stage_keys(name: str, quick: bool) -> dict[str, str]:
     recipe.real_negative_dirs = ["/data/real"]  # resolved against the checkout's place otherwise
     if quick:
         pipeline._shrink(recipe)
-    stages = pipeline.clip_stages(recipe, "cache", quick)
+    stages = dataset.clip_stages(recipe, "cache", quick)
     keys = {n: st.key for n, (st, _) in stages.items()}
-    keys["backgrounds"] = b = pipeline.backgrounds_stage(recipe, "cache", quick).key
+    keys["backgrounds"] = b = dataset.backgrounds_stage(recipe, "cache", quick).key
     clip_dirs = {n: st.dir / "clips.npz" for n, (st, _) in stages.items()}
-    clips_key = stage_key(*(str(clip_dirs[n]) for n in ("positives", "near_misses", "confusables", "sentences")))
-    v = pipeline.PIPELINE_VERSION
-    keys["features"] = f = stage_key(v, clips_key, b, recipe.mixing)
-    keys["train"] = t = stage_key(v, f, recipe.training, recipe.seed)
-    keys["mine"] = m = stage_key(v, t, recipe.mining)
-    keys["finetune"] = ft = stage_key(v, m)
-    keys["export"] = e = stage_key(v, ft)
-    keys["evaluate"] = stage_key(v, e, recipe.evaluation, quick, pipeline.EVALUATION_REVISION)
+    keys["features"] = f = dataset.features_stage(recipe, "cache", clip_dirs, b).key
+    keys.update({n: st.key for n, st in pipeline.model_stages(recipe, "cache", f, quick).items()})
     return keys
 
 

@@ -54,10 +54,11 @@ def test_step_model_reproduces_the_keras_model_per_step():
 
 
 def test_smallest_full_pipeline_run(tmp_path):
-    from wakeword.train.clips import ClipSet
-    from wakeword.train.pipeline import _shrink, backgrounds_stage, clip_stages, run
+    from wakeword.train.data.clips import ClipSet
+    from wakeword.train.dataset import backgrounds_stage, clip_stages
+    from wakeword.train.pipeline import _shrink, run
     from wakeword.train.recipe import Recipe
-    from wakeword.train.voices import Voice
+    from wakeword.train.data.voices import Voice
 
     out = tmp_path / "models"
     recipe_path = REPO / "recipes" / "hey_ssafy.yaml"
@@ -95,7 +96,7 @@ def test_smallest_full_pipeline_run(tmp_path):
 def test_pico_follows_prosody():
     """pico2wave has no speed or pitch options; through its markup every clip of a text still differs (before, all
     46 held-out pico clips of "Hey Saffy" were one recording)."""
-    from wakeword.train.voices import Prosody, Voice, synthesize
+    from wakeword.train.data.voices import Prosody, Voice, synthesize
 
     voice = Voice("pico", "en-GB")
     slow_low, sr = synthesize(voice, "Hey Saffy & co", Prosody(rate=0.8, pitch=0.8))
@@ -107,7 +108,7 @@ def test_pico_follows_prosody():
 def test_voice_check_says_why_an_installed_voice_fails(monkeypatch, capsys):
     """An engine that is installed but cannot speak a voice (a corrupted model wheel, a missing voice file) is named
     with its error, not just listed as missing."""
-    from wakeword.train import voices
+    from wakeword.train.data import voices
 
     broken = voices.Voice("espeak", "xx-no-such-voice")
     monkeypatch.setattr(voices, "all_voices", lambda: [voices.Voice("espeak", "en-us"), broken])
@@ -118,9 +119,9 @@ def test_voice_check_says_why_an_installed_voice_fails(monkeypatch, capsys):
 
 
 def test_voices_that_misspeak_a_spelling_only_get_the_ones_they_say_right(tmp_path):
-    from wakeword.train.clips import phrase_jobs, spread_jobs
+    from wakeword.train.data.clips import phrase_jobs, spread_jobs
     from wakeword.train.recipe import Recipe
-    from wakeword.train.voices import Voice
+    from wakeword.train.data.voices import Voice
 
     recipe = Recipe.load(REPO / "recipes" / "hey_ssafy.yaml")
     gb, us, espeak = Voice("pico", "en-GB"), Voice("pico", "en-US"), Voice("espeak", "en-us+f3")
@@ -159,7 +160,8 @@ def test_evaluation_deals_its_negative_clips_every_one_once_before_any_twice():
 
 
 def test_new_options_at_their_default_keep_cached_stages_valid():
-    from wakeword.train.recipe import Mining, Training, stage_key
+    from wakeword.train.cache import stage_key
+    from wakeword.train.recipe import Training
 
     plain = stage_key("train", Training())
     later = {"freq_warp": 0.1, "run": 1}  # options added later
@@ -198,7 +200,7 @@ def test_neural_voices_from_wheels_say_the_phrase():
     from scipy.signal import resample_poly
 
     from wakeword.engine import Engine
-    from wakeword.train.voices import Prosody, Voice, available_voices, synthesize
+    from wakeword.train.data.voices import Prosody, Voice, available_voices, synthesize
 
     found = {v.id for v in available_voices()}
     engine = Engine([REPO / "models" / "hey_ssafy.yaml"])

@@ -23,7 +23,8 @@ from ..detector import DetectorConfig
 from ..engine import Engine
 from ..model.card import ModelCard
 from .card_writer import step_card
-from .voices import Voice
+from .data.clips import load_audio
+from .data.voices import Voice
 
 BASE = DetectorConfig(threshold=0.5, smoothing=3, patience=2, refractory_s=2.0)
 DEFAULT_TARGET = 0.5  # FA/h whose operating point becomes the card's default threshold
@@ -84,10 +85,8 @@ def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarr
 
     Separate from the stage so that benchmarks/heldout_eval.py can score other models (one shipped before, or the
     mean of several) on exactly the same streams."""
-    from .pipeline import _load_list
-
-    music = _load_list(bg_dir / "music_eval.npz")
-    real = _load_list(bg_dir / "real_eval.npz")
+    music = load_audio(bg_dir / "music_eval.npz")
+    real = load_audio(bg_dir / "real_eval.npz")
     cfg = recipe.evaluation
 
     positives, streams = {}, {}

@@ -1,19 +1,17 @@
 """A training recipe: one YAML file per model, loaded into typed dataclasses.
 
 Every stage of the pipeline takes its part of the recipe; the stage's cache key is a hash of that part
-(plus the keys of the stages it reads), so editing the recipe redoes only what changed.
+(plus the keys of the stages it reads, cache.stage_key), so editing the recipe redoes only what changed.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from .voices import Voice
+from .data.voices import Voice
 
 
 @dataclass
@@ -127,22 +125,3 @@ class Recipe:
         # Relative data directories are relative to the working directory (the checkout), like every CLI path.
         recipe.real_negative_dirs = [str(Path(d).resolve()) for d in recipe.real_negative_dirs]
         return recipe
-
-
-def _default(f: dataclasses.Field) -> object:
-    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-
-
-def stage_key(*parts: object) -> str:
-    """Stable short hash of the configuration a stage depends on.
-
-    Options added after models were trained carry `key_at_default: False`: at their default (the behaviour from
-    before they existed) they are left out of the hash, so adding an option never invalidates a cached stage."""
-    def default(o: object) -> object:
-        if dataclasses.is_dataclass(o):
-            return {f.name: getattr(o, f.name) for f in dataclasses.fields(o)
-                    if f.metadata.get("key_at_default", True) or getattr(o, f.name) != _default(f)}
-        return str(o)
-
-    blob = json.dumps(parts, sort_keys=True, default=default).encode()
-    return hashlib.sha256(blob).hexdigest()[:12]

@@ -3,7 +3,7 @@
 Every engine of notes/data.md, and the neural voices of PyPI wheels (neural_voices.py), is wrapped behind
 one call, `synthesize(voice, text, prosody)`, that returns float32 audio at the engine's native rate. Engines
 differ in how they accept speed and pitch, so `Prosody` is mapped per engine; voices that are missing on this
-machine are simply not listed by `available_voices()`, and `python -m wakeword.train.voices --check` says which are missing.
+machine are simply not listed by `available_voices()`, and `python -m wakeword.train.data.voices --check` says which are missing.
 """
 from __future__ import annotations
 

@@ -17,9 +17,9 @@ import numpy as np
 from scipy.signal import resample_poly
 from tqdm import tqdm
 
-from ..audio.decode import decode
-from ..audio.wav import read_wav
-from ..errors import AudioError
+from ...audio.decode import decode
+from ...audio.wav import read_wav
+from ...errors import AudioError
 
 SR = 16000
 MUSIC_PACKAGES = ["wesnoth-1.16-music", "frozen-bubble-data", "sound-theme-freedesktop"]

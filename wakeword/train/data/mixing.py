@@ -13,10 +13,10 @@ import numpy as np
 from scipy.signal import butter, fftconvolve, sosfilt
 from tqdm import tqdm
 
-from ..features import spectrogram
-from ..model.geometry import StepGeometry
-from ..evaluation import colored_noise, excerpt, rms
-from .recipe import Mixing
+from ...features import spectrogram
+from ...model.geometry import StepGeometry
+from ...evaluation import colored_noise, excerpt, rms
+from ..recipe import Mixing
 
 SR = 16000
 
