@@ -32,13 +32,13 @@ from wakeword.train.data.voices import Voice  # noqa: E402
 from wakeword.train.dataset import recipe_stages  # noqa: E402
 from wakeword.train.recipe import Recipe  # noqa: E402
 
-CONDITIONS = [("silence", None)] + [(kind, snr) for kind in (*ev.NOISE_KINDS, "music") for snr in (40, 20)]
+CONDITIONS = [("silence", None)] + [(kind, snr) for kind in (*NOISE_KINDS, "music") for snr in (40, 20)]
 
 
 def noise(kind: str, n: int, music: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """Unit-RMS noise of `kind`: white, pink (1/f), brown (1/f^2) or a random stretch of held-out music."""
-    x = ev.excerpt(music, n, rng) if kind == "music" else ev.colored_noise(n, rng, kind)
-    return (x / max(ev.rms(x), 1e-9)).astype(np.float32)
+    x = excerpt(music, n, rng) if kind == "music" else colored_noise(n, rng, kind)
+    return (x / max(rms(x), 1e-9)).astype(np.float32)
 
 
 def family_recall(card_path: str, pos: clips.ClipSet, music: list[np.ndarray], n_clips: int) -> dict[str, dict[str, float]]:
@@ -54,7 +54,7 @@ def family_recall(card_path: str, pos: clips.ClipSet, music: list[np.ndarray], n
             hits = 0
             for i in idx:
                 rng = np.random.default_rng(i)
-                speech = pos.clips[i] * (0.05 / max(ev.rms(pos.clips[i]), 1e-6))
+                speech = pos.clips[i] * (0.05 / max(rms(pos.clips[i]), 1e-6))
                 x = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
                 if snr is not None:
                     x = x + noise(kind, len(x), music, rng) * 0.05 * 10 ** (-snr / 20)

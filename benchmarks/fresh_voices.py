@@ -62,7 +62,7 @@ def main() -> None:
     streams = []
     for audio in clips.clips:
         x = np.concatenate([np.zeros(8000, np.float32), audio, np.zeros(16000, np.float32)])
-        streams.append(ev.level(x + ev.colored_noise(len(x), rng) * ev.rms(audio) * 10 ** (-a.snr / 20)))
+        streams.append(normalize(x + colored_noise(len(x), rng) * rms(audio) * 10 ** (-a.snr / 20)))
     report = {"snr_db": a.snr, "clips": len(clips.clips), "voices": sorted(set(clips.voices)), "missing_voices": missing,
               "models": {}}
     for card in a.models:

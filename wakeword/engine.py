@@ -185,6 +185,10 @@ class Engine:
         self._score_hooks.append(hook)
         return hook
 
+    def off_scores(self, hook: Callable[[str, np.ndarray], None]) -> None:
+        """Unregister a hook `on_scores` registered (a trace that is done)."""
+        self._score_hooks.remove(hook)
+
     def on_audio(self, hook: Callable[[np.ndarray], None]) -> Callable[[np.ndarray], None]:
         """Register a hook called on the processing thread with each chunk of 16 kHz mono float audio."""
         self._audio_hooks.append(hook)

@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import evaluation as ev
+from ..audio.signal import SR, background, normalize, rms
 from ..detector import DetectorConfig
 from ..engine import Engine
 from ..model.card import ModelCard
@@ -54,18 +55,18 @@ def negative_blocks(hours: float, speech: list[np.ndarray], noise_pool: list[np.
     deals: its hours reuse ~2,200 clips, and drawn with replacement some recur far more often than others (one
     recurred 6 times in 5 h where the mean was 2), so one confusable clip alone could set the 0.5 FA/h threshold.
     Mining draws with replacement (its pool is large enough that repeats are rare)."""
-    n = int(block_s * ev.SR)
+    n = int(block_s * SR)
     dealt = deal_indices(len(speech), rng) if deal else None
     for _ in range(int(np.ceil(hours * 3600 / block_s))):
-        bg = ev.background(n, noise_pool, rng)
+        bg = background(n, noise_pool, rng)
         sp = np.zeros(n, np.float32)
-        pos = int(rng.uniform(0, 2) * ev.SR)
+        pos = int(rng.uniform(0, 2) * SR)
         while pos < n and speech:
             c = speech[next(dealt) if dealt else rng.integers(len(speech))]
             seg = c[: n - pos]
-            sp[pos:pos + len(seg)] += seg / max(ev.rms(c), 1e-4)
-            pos += len(c) + int(rng.uniform(0.2, 2.5) * ev.SR)
-        yield ev.level(sp + bg * 10 ** (-rng.uniform(5, 25) / 20) if speech else bg)
+            sp[pos:pos + len(seg)] += seg / max(rms(c), 1e-4)
+            pos += len(c) + int(rng.uniform(0.2, 2.5) * SR)
+        yield normalize(sp + bg * 10 ** (-rng.uniform(5, 25) / 20) if speech else bg)
 
 
 def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.ndarray], sentences: list[np.ndarray],
@@ -158,7 +159,7 @@ def _example_plot(path: Path, stream: ev.PositiveStream, probs: np.ndarray, card
     from ..features import spectrogram
 
     start, end = stream.spans[0][0] - 1.0, stream.spans[min(2, len(stream.spans) - 1)][1] + 1.5
-    spec = spectrogram(stream.audio[int(start * ev.SR):int(end * ev.SR)])
+    spec = spectrogram(stream.audio[int(start * SR):int(end * SR)])
     t = card.geometry.step_end_times(len(probs))
     sel = (t >= start) & (t <= end)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)

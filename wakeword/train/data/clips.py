@@ -16,13 +16,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from scipy.signal import resample_poly
 from tqdm import tqdm
 
-from ...evaluation import trim
+from ...audio.signal import SR, resample_to_16k, trim
 from .voices import Prosody, Voice, synthesize
-
-SR = 16000
 
 
 @dataclass
@@ -73,9 +70,7 @@ def _render(job: Job) -> np.ndarray | None:
         audio, sr = synthesize(job.voice, job.text, job.prosody, job.seed)
     except (subprocess.SubprocessError, OSError, ValueError):
         return None
-    if sr != SR:
-        g = np.gcd(sr, SR)
-        audio = resample_poly(audio, SR // g, sr // g).astype(np.float32)
+    audio = resample_to_16k(audio, sr)
     if len(audio) < SR // 10 or np.abs(audio).max() < 1e-3:
         return None
     audio = trim(audio)

@@ -15,10 +15,8 @@ from tqdm import tqdm
 
 from ...features import spectrogram
 from ...model.geometry import StepGeometry
-from ...evaluation import colored_noise, excerpt, rms
+from ...audio.signal import SR, colored_noise, excerpt, rms
 from ..recipe import Mixing
-
-SR = 16000
 
 
 @dataclass

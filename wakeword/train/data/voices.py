@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape as xml_escape
 import numpy as np
 from scipy.io import wavfile
 
+from ...audio.resample import to_mono_float
 from . import neural_voices
 
 ESPEAK_BASES = ["en-us", "en-gb", "en-us-nyc", "en-029", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
@@ -81,15 +82,7 @@ def _run(cmd: list[str], text: str | None = None) -> None:
 
 def _read(path: str) -> tuple[np.ndarray, int]:
     sr, data = wavfile.read(path)
-    if data.ndim > 1:
-        data = data.mean(axis=1)
-    if data.dtype == np.int16:
-        data = data / 32768.0
-    elif data.dtype == np.int32:
-        data = data / 2147483648.0
-    elif data.dtype == np.uint8:
-        data = (data.astype(np.float32) - 128) / 128.0
-    return np.asarray(data, np.float32), int(sr)
+    return to_mono_float(data), int(sr)
 
 
 def synthesize(voice: Voice, text: str, prosody: Prosody = Prosody(), seed: int = 0) -> tuple[np.ndarray, int]:
