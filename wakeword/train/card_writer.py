@@ -8,11 +8,10 @@ import yaml
 
 from ..features import FrontEndConfig
 from ..model.card import ModelCard
-from ..model.geometry import StepGeometry
+from ..model.geometry import SEED, StepGeometry
 from .recipe import Recipe
 
-SHAPES = {"window": [1, 15, 101], "state1": [1, 128], "state2": [1, 128],
-          "probability": [1, 1], "state1_out": [1, 128], "state2_out": [1, 128]}
+SHAPES = SEED.tensor_shapes
 
 
 def step_card(model_path: Path, tensors: dict[str, str], name: str) -> ModelCard:
@@ -40,7 +39,8 @@ def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, vari
         "license": recipe.license,
         "model_file": f"{name}.tflite",
         "weights": "int8 (dynamic-range quantized), float32 I/O" if variant == "model_int8" else "float32",
-        "architecture": "seed CRNN: Conv1D(196,15,s4)+BN+ReLU, GRU(128), GRU(128), per-step Dense(1, sigmoid); "
+        "architecture": f"seed CRNN: Conv1D({SEED.filters},{SEED.kernel},s{SEED.stride})+BN+ReLU, GRU({SEED.units}), "
+                        f"GRU({SEED.units}), per-step Dense(1, sigmoid); "
                         "streaming step model with explicit GRU states, BatchNorm folded, builtin ops only",
         "frontend": {"sample_rate": fe.sample_rate, "n_fft": fe.n_fft, "hop": fe.hop, "log_floor": fe.log_floor,
                      "window": "hann (periodic)", "features": "log10 power"},

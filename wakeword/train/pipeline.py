@@ -88,9 +88,9 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
              music=load_audio(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=recipe.seed + 3)
 
     def export(dirpath: Path) -> None:
-        from .export_stage import export_all
+        from .export import export_all
 
-        export_all(st["finetune"].dir / "model.keras", dirpath, recipe, f_stage.dir)
+        export_all(st["finetune"].dir / "model.keras", dirpath, f_stage.dir)
 
     def evaluate(dirpath: Path) -> None:
         from .evaluate import evaluate_recipe
