@@ -18,7 +18,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from broker import mosquitto
-from wakeword.engine import Detection
+from wakeword.events import Detection
 from wakeword.errors import ConfigError
 from wakeword.sinks.mqtt import PASSWORD_ENV, MqttConfig, MqttSink
 

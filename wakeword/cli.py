@@ -20,11 +20,6 @@ def _err(msg: str) -> None:
     print(f"wakeword: error: {msg}", file=sys.stderr, flush=True)
 
 
-def _emit(d) -> None:
-    sys.stdout.write(d.to_json() + "\n")
-    sys.stdout.flush()
-
-
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", action="append", metavar="NAME|PATH",
                    help="bundled model name or path to a .tflite with its .yaml card (repeatable; default: every bundled model)")
@@ -40,14 +35,15 @@ def _engine(args):
 
 def cmd_detect(args) -> int:
     from .audio.sources import WavSource
+    from .sinks.stdout import StdoutSink
 
-    engine = _engine(args)
+    engine, out = _engine(args), StdoutSink()
     failed = 0
     for path in args.files:
         try:
             source = WavSource(path)
             for d in engine.detect(source):
-                _emit(d)
+                out.publish(d)
         except WakewordError as e:
             _err(str(e))
             failed += 1

@@ -36,6 +36,7 @@ import paho.mqtt.client as mqtt
 
 from .. import threads
 from ..errors import ConfigError
+from ..events import Detection
 
 log = logging.getLogger("wakeword.mqtt")
 
@@ -263,7 +264,7 @@ class MqttSink:
         self._sender = threads.start(self._send_loop, "ww-mqtt-sender")
         return self
 
-    def publish(self, detection) -> None:
+    def publish(self, detection: Detection) -> None:
         """Queue one detection for delivery (plain topic, plus the Hermes topic with hermes=True). Never blocks.
 
         While a Hermes toggleOff is in force (`enabled` is False) the event is dropped silently.
