@@ -20,17 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from wakeword import evaluation as ev  # noqa: E402
-from wakeword.engine import Engine  # noqa: E402
-from wakeword.model.card import ModelCard  # noqa: E402
-from wakeword.train.data import clips  # noqa: E402
-from wakeword.train.data.clips import load_audio  # noqa: E402
-from wakeword.train.data.voices import Voice  # noqa: E402
-from wakeword.train.dataset import recipe_stages  # noqa: E402
-from wakeword.train.recipe import Recipe  # noqa: E402
+from wakeword import evaluation as ev
+from wakeword.audio.signal import NOISE_KINDS, colored_noise, excerpt, rms
+from wakeword.engine import Engine
+from wakeword.model.card import ModelCard
+from wakeword.train.data import clips
+from wakeword.train.data.clips import load_audio
+from wakeword.train.data.voices import Voice
+from wakeword.train.dataset import recipe_stages
+from wakeword.train.recipe import Recipe
 
 CONDITIONS = [("silence", None)] + [(kind, snr) for kind in (*NOISE_KINDS, "music") for snr in (40, 20)]
 

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from wakeword import evaluation as ev
+from wakeword.audio.signal import colored_noise, normalize, rms
+from wakeword.engine import Engine
+from wakeword.train.data.clips import ClipSet, Job, render
+from wakeword.train.data.voices import FRESH_VOICES, Prosody
+from wakeword.train.recipe import Recipe
 
-from wakeword import evaluation as ev  # noqa: E402
-from wakeword.engine import Engine  # noqa: E402
-from wakeword.train.data.clips import ClipSet, Job, render  # noqa: E402
-from wakeword.train.recipe import Recipe  # noqa: E402
-from wakeword.train.data.voices import FRESH_VOICES, Prosody  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 DRAWS = 3  # prosody draws per voice and spelling
 

@@ -21,14 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from wakeword.engine import Engine  # noqa: E402
-from wakeword.model.card import ModelCard  # noqa: E402
-from wakeword.train import evaluate  # noqa: E402
-from wakeword.train.dataset import heldout_set  # noqa: E402
-from wakeword.train.recipe import Recipe  # noqa: E402
+from wakeword.engine import Engine
+from wakeword.model.card import ModelCard
+from wakeword.train import evaluate
+from wakeword.train.dataset import heldout_set
+from wakeword.train.recipe import Recipe
 
 
 def mean_scores(cards: list[ModelCard]):
