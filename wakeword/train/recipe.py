@@ -1,13 +1,18 @@
-"""A training recipe: one YAML file per model, loaded into typed dataclasses.
+"""A training recipe: one YAML file per model, loaded into typed dataclasses and checked like the daemon
+config: a wrong type, a value out of range or an unknown key is one line naming the file and the dotted key.
 
 Every stage of the pipeline takes its part of the recipe; the stage's cache key is a hash of that part
 (plus the keys of the stages it reads, cache.stage_key), so editing the recipe redoes only what changed.
+Options added after the shipped models were trained carry `key_at_default: False` (cache.stage_key): at their
+default, which is the behaviour from before they existed, they leave every stage key as it was.
 """
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -28,13 +33,45 @@ class Synthesis:
     eval_sentence_clips: int = 1200
 
 
+def _later(default: Any, lo: float | None = 0.0, hi: float | None = None) -> Any:
+    """A field added after the shipped models were trained (out of the stage key at its default); `lo`..`hi`
+    bound the value, or each number of a pair or list."""
+    return field(default=default, metadata={"key_at_default": False, "range": (lo, hi)})
+
+
+def _bounded(default: Any, lo: float | None, hi: float | None = None) -> Any:
+    return field(default=default, metadata={"range": (lo, hi)})
+
+
 @dataclass
 class Mixing:
+    """How clips become training windows (data/mixing.py); pairs are (low, high) of a uniform draw."""
     window_s: float = 2.0
     positive_windows: int = 7000
     negative_windows: int = 13000
-    snr_db: tuple[float, float] = (0.0, 25.0)
+    snr_db: tuple[float, float] = _bounded((0.0, 25.0), -30, 80)
     label_s: float = 0.4
+    clean: float = _later(0.1, 0, 1)  # share of speech windows at `clean_snr_db` instead of `snr_db`
+    clean_snr_db: tuple[float, float] = _later((35, 60), -30, 80)
+    level_dbfs: tuple[float, float] = _later((-45, -12), -100, 0)  # RMS of the finished window
+    quiet_gain: tuple[float, float] = _later((0.001, 0.3), 0, 1)  # a window without speech: background alone
+    warp: tuple[float, float] = _later((0.87, 1.15), 0.5, 2)  # resampling factor of each speech clip
+    reverb: float = _later(0.35, 0, 1)  # share of speech clips convolved with a room impulse response
+    lowpass: float = _later(0.3, 0, 1)  # share low-passed like a cheap microphone, corner in `lowpass_hz`
+    lowpass_hz: tuple[float, float] = _later((2800, 7000), 50, 8000)
+    highpass: float = _later(0.2, 0, 1)
+    highpass_hz: tuple[float, float] = _later((100, 400), 10, 8000)
+    command: float = _later(0.3, 0, 1)  # share of positives followed by a sentence ("hey saffy, turn on ...")
+    command_gap_s: tuple[float, float] = _later((0.1, 0.4))
+    preamble: float = _later(0.2, 0, 1)  # share of positives preceded by a sentence
+    preamble_gap_s: tuple[float, float] = _later((0.1, 0.5))
+    speech_gain: tuple[float, float] = _later((0.5, 1.0), 0, 1)  # of every sentence and negative clip
+    # the speech of negative windows: how many clips (one drawn from the list) from which pool (near-misses,
+    # sentences, real speech: weights of those that are not empty)
+    negative_clips: tuple[int, ...] = _later((0, 1, 1, 2, 2, 3))
+    negative_weights: tuple[float, float, float] = _later((0.45, 0.35, 0.2))
+    babble_voices: tuple[int, int] = _later((3, 7), 1)  # overlapping sentences of a babble background (high excluded)
+    background_speech_gain: tuple[float, float] = _later((0.3, 1.0), 0, 1)  # of each babble or real-speech clip
 
 
 @dataclass
@@ -42,7 +79,7 @@ class Training:
     epochs: int = 14
     batch_size: int = 64
     learning_rate: float = 0.002
-    dropout: float = 0.5
+    dropout: float = _bounded(0.5, 0, 1)
     # each training window's frequency axis is scaled by a factor in 1 ± freq_warp (VTLP, fit.warp_frequencies)
     freq_warp: float = field(default=0.0, metadata={"key_at_default": False})
     # which of several training runs on the same data: changes only the initial weights and the batch order
@@ -54,7 +91,7 @@ class Mining:
     """Hard-negative mining: score training-only negative streams with the first model, keep the windows it
     fires on, and fine-tune on the features plus `copies` copies of those windows."""
     hours: float = 2.0
-    min_prob: float = 0.2
+    min_prob: float = _bounded(0.2, 0, 1)
     max_windows: int = 4000
     epochs: int = 4
     learning_rate: float = 0.0005
@@ -63,7 +100,7 @@ class Mining:
 
 @dataclass
 class Evaluation:
-    snr_db: list[float] = field(default_factory=lambda: [0.0, 5.0, 10.0, 20.0])
+    snr_db: list[float] = field(default_factory=lambda: [0.0, 5.0, 10.0, 20.0], metadata={"range": (-30, 80)})
     negative_hours: float = 5.0
     fa_per_hour: list[float] = field(default_factory=lambda: [0.1, 0.5, 1.0])
 
@@ -103,25 +140,83 @@ class Recipe:
 
     @classmethod
     def load(cls, path: str | Path) -> "Recipe":
+        """The recipe in `path`; ValueError (one line: file and dotted key) if any key is unknown or any value
+        has the wrong type or lies out of range."""
         path = Path(path)
         data = yaml.safe_load(path.read_text()) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a recipe is a YAML mapping")
-        sections = {"synthesis": Synthesis, "mixing": Mixing, "training": Training, "mining": Mining,
-                    "evaluation": Evaluation}
-        kwargs = {}
-        known = {f.name for f in dataclasses.fields(cls)} - {"path"}
-        for key, value in data.items():
-            if key not in known:
-                raise ValueError(f"{path}: unknown recipe key {key!r}")
-            if key in sections:
-                sub = sections[key]
-                bad = set(value or {}) - {f.name for f in dataclasses.fields(sub)}
-                if bad:
-                    raise ValueError(f"{path}: unknown key(s) {sorted(bad)} under {key!r}")
-                value = sub(**(value or {}))
-            kwargs[key] = value
-        recipe = cls(**kwargs, path=path)
+        missing = [f.name for f in dataclasses.fields(cls) if f.name != "path" and f.default is dataclasses.MISSING
+                   and f.default_factory is dataclasses.MISSING and f.name not in data]
+        if missing:
+            raise ValueError(f"{path}: missing recipe key(s) {', '.join(missing)}")
+        recipe = cls(**_checked(path, cls, data, ""), path=path)
         # Relative data directories are relative to the working directory (the checkout), like every CLI path.
         recipe.real_negative_dirs = [str(Path(d).resolve()) for d in recipe.real_negative_dirs]
         return recipe
+
+
+def _checked(path: Path, cls: type, data: Any, dotted: str) -> dict[str, Any]:
+    """The keyword arguments of dataclass `cls` from the mapping `data`, every value checked."""
+    where = dotted[:-1] or "the top level"
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: {where} must be a mapping")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "path"}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {', '.join(dotted + str(k) for k in unknown)}; known: "
+                         f"{', '.join(sorted(fields))}")
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for key, value in data.items():
+        typ, key_path = hints[key], dotted + key
+        if dataclasses.is_dataclass(typ):
+            out[key] = typ(**_checked(path, typ, value or {}, key_path + "."))
+            continue
+        ok, value = _typed(typ, value)
+        if not ok:
+            raise ValueError(f"{path}: {key_path} must be {_describe(typ)} (got {value!r})")
+        lo, hi = fields[key].metadata.get("range", (0.0, None))
+        nums = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if isinstance(v, (int, float))]
+        if any((lo is not None and v < lo) or (hi is not None and v > hi) for v in nums):
+            raise ValueError(f"{path}: {key_path} must lie in [{lo}, {'∞' if hi is None else hi}] (got {value!r})")
+        if typing.get_origin(typ) is tuple and len(typing.get_args(typ)) == 2 and typing.get_args(typ)[1] is not Ellipsis \
+                and value[0] > value[1]:
+            raise ValueError(f"{path}: {key_path} is a (low, high) range: low must not exceed high (got {value!r})")
+        out[key] = value
+    return out
+
+
+def _is(kind: Any, v: Any) -> bool:
+    if kind is float:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if kind is int:
+        return isinstance(v, int) and not isinstance(v, bool)
+    return isinstance(v, kind)
+
+
+def _typed(typ: Any, v: Any) -> tuple[bool, Any]:
+    """(whether `v` fits `typ`, `v` with lists made tuples where `typ` is a tuple). Numbers keep their own type,
+    so a stage key is the same as before the check existed."""
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin is tuple:
+        fixed = not (len(args) == 2 and args[1] is Ellipsis)
+        ok = isinstance(v, (list, tuple)) and (not fixed or len(v) == len(args)) and \
+            all(_is(args[0] if not fixed else a, x) for a, x in zip(args if fixed else [args[0]] * len(v), v))
+        return ok, tuple(v) if ok else v
+    if origin is list:
+        return isinstance(v, list) and all(_typed(args[0], x)[0] for x in v), v
+    if origin is dict:
+        return isinstance(v, dict) and all(_is(args[0], k) and _typed(args[1], x)[0] for k, x in v.items()), v
+    return _is(typ, v), v
+
+
+def _describe(typ: Any) -> str:
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin is tuple:
+        return f"a list of {len(args)} numbers" if args[-1] is not Ellipsis else "a list of whole numbers"
+    if origin is list:
+        return f"a list of {_describe(args[0])}s"
+    if origin is dict:
+        return f"a mapping of {_describe(args[0])} to {_describe(args[1])}"
+    return {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}.get(typ, str(typ))
