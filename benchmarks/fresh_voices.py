@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from wakeword import evaluation as ev
 from wakeword.audio.signal import colored_noise, normalize, rms
 from wakeword.engine import Engine
 from wakeword.train.data.clips import ClipSet, Job, render

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import yaml
 
-import tensorflow  # noqa: E402,F401  (the [train] extra; script/test installs it)
+import tensorflow  # noqa: F401  (the [train] extra; script/test installs it)
 
-from wakeword.model.card import ModelCard  # noqa: E402
-from wakeword.model.flatbuffer import flex_ops  # noqa: E402
-from wakeword.model.runner import StepModel  # noqa: E402
-from wakeword.train import export  # noqa: E402
-from wakeword.train.keras_model import EXPECTED_PARAMS, build  # noqa: E402
+from wakeword.model.card import ModelCard
+from wakeword.model.flatbuffer import flex_ops
+from wakeword.model.runner import StepModel
+from wakeword.train import export
+from wakeword.train.keras_model import EXPECTED_PARAMS, build
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -223,7 +223,6 @@ def test_neural_voices_from_wheels_say_the_phrase():
 
 
 def test_a_bad_recipe_is_one_line_naming_the_key(tmp_path):
-    import pytest
 
     from wakeword.train.pipeline import main
 

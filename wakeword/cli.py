@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from . import __version__
 from .errors import WakewordError
@@ -61,7 +62,7 @@ def cmd_info(args) -> int:
     from .model.runner import StepModel
 
     names = [args.model] if args.model else list_bundled()
-    infos = []
+    infos: list[dict[str, Any]] = []
     for name in names:
         card = ModelCard.load(name)
         m = StepModel(card, args.flex_delegate)
@@ -80,8 +81,8 @@ def cmd_info(args) -> int:
         print(json.dumps(infos if not args.model else infos[0], indent=1))
     else:
         for i in infos:
-            print(f"{i['name']} ({i['phrase']!r}, v{i['version']}, {i['license']})\n  model: {i['model']}\n  interpreter: {i['interpreter']}"
-                  f"\n  flex ops: {', '.join(i['flex_ops']) or 'none'}")
+            print(f"{i['name']} ({i['phrase']!r}, v{i['version']}, {i['license']})\n  model: {i['model']}"
+                  f"\n  interpreter: {i['interpreter']}\n  flex ops: {', '.join(i['flex_ops']) or 'none'}")
             for kind in ("inputs", "outputs"):
                 for t in i[kind]:
                     print(f"  {kind[:-1]:6} {t['name']} {t['shape']} {t['dtype']}")
@@ -140,7 +141,8 @@ def cmd_devices(args) -> int:
 
         raise AudioError(NO_MIC_HELP)
     for d in devices:
-        print(f"{d['index']:3}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz){'  [default]' if d['default'] else ''}")
+        default = "  [default]" if d["default"] else ""
+        print(f"{d['index']:3}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz){default}")
     return 0
 
 

@@ -126,8 +126,8 @@ class Engine:
         for slot in self._slots[:]:
             first_step = slot.model.steps
             probs = slot.model.process_frames(frames)
-            for hook in self._score_hooks:
-                hook(slot.model.name, probs)
+            for score_hook in self._score_hooks:
+                score_hook(slot.model.name, probs)
             for i, trig in slot.detector.feed(probs):
                 g = slot.model.card.geometry
                 self._sequence += 1

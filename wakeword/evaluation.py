@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,7 +66,8 @@ def positive_stream(clips: list[np.ndarray], snr_db: float | None, noise_pool: l
     bg = background(total, noise_pool, rng) if snr_db is not None else np.zeros(total, np.float32)
     audio, spans, pos = bg * 0 if snr_db is None else bg.copy(), [], int(1.5 * SR)
     for clip, gap in zip(clips, gaps):
-        gain = rms(bg[pos:pos + len(clip)]) * 10 ** (snr_db / 20) / rms(clip) if snr_db is not None else 0.1 / max(rms(clip), 1e-4)
+        gain = rms(bg[pos:pos + len(clip)]) * 10 ** (snr_db / 20) / rms(clip) if snr_db is not None else \
+            0.1 / max(rms(clip), 1e-4)
         audio[pos:pos + len(clip)] += clip * gain
         spans.append((pos / SR, (pos + len(clip)) / SR))
         pos += len(clip) + int(gap * SR)
@@ -132,6 +133,7 @@ def event_times(probs: np.ndarray | Trace, cfg: DetectorConfig, geometry: StepGe
     if isinstance(probs, Trace):
         times = probs.times
         return np.array([times[t.step] for t in TriggerDetector(cfg, probs.step_seconds).scan(probs.probs)])
+    assert geometry is not None, "a bare array of probabilities is timed by the model's geometry"
     return np.array([geometry.step_end_time(t.step) for t in TriggerDetector(cfg, geometry.step_seconds).scan(probs)])
 
 
@@ -158,7 +160,7 @@ def score_positives(times: np.ndarray, spans: list[tuple[float, float]]) -> tupl
     return len(lat), lat
 
 
-def sweep(positives: dict[str, tuple[np.ndarray | Trace, list[tuple[float, float]]]], negative_probs: np.ndarray | Trace,
+def sweep(positives: Mapping[str, tuple[np.ndarray | Trace, list[tuple[float, float]]]], negative_probs: np.ndarray | Trace,
           base: DetectorConfig, geometry: StepGeometry | None = None, thresholds: Iterable[float] = THRESHOLDS
           ) -> list[dict]:
     """DET curve rows: threshold, FA/h on the negatives, and per positive condition FRR and latency percentiles.
@@ -167,7 +169,7 @@ def sweep(positives: dict[str, tuple[np.ndarray | Trace, list[tuple[float, float
     step end times (a peer engine's scores); `geometry` may be None when every trace is a `Trace`.
     """
     hours = (negative_probs.seconds if isinstance(negative_probs, Trace)
-             else len(negative_probs) * geometry.step_seconds) / 3600
+             else len(negative_probs) * geometry.step_seconds) / 3600  # type: ignore[union-attr]
     rows = []
     for thr in thresholds:
         cfg = base.replace(threshold=float(thr), rearm_threshold=min(base.rearm, float(thr) / 2))

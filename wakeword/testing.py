@@ -136,7 +136,7 @@ class Broker:
             except OSError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"mosquitto did not listen on 127.0.0.1:{self.port}: {self.log()[-600:]}")
+                    raise RuntimeError(f"mosquitto did not listen on 127.0.0.1:{self.port}: {self.log()[-600:]}") from None
                 time.sleep(0.02)
 
     def stop(self) -> None:
@@ -184,7 +184,8 @@ class VirtualMic:
         d = self.dir
         self.env = dict(os.environ, PULSE_SERVER=f"unix:{d}/native", HOME=f"{d}/home", XDG_RUNTIME_DIR=f"{d}/runtime",
                         PULSE_RUNTIME_PATH=f"{d}/runtime", PULSE_STATE_PATH=f"{d}/state")
-        self.daemon = self.keepalive = None
+        self.daemon: subprocess.Popen | None = None
+        self.keepalive: subprocess.Popen | None = None
 
     def _pactl(self, *args, check=True):
         return subprocess.run(["pactl", *args], env=self.env, capture_output=True, check=check, timeout=10)
@@ -201,15 +202,15 @@ class VirtualMic:
         log.close()
         deadline = time.time() + 10
         while self._pactl("info", check=False).returncode != 0:
-            if time.time() > deadline or self.daemon.poll() is not None:
+            if time.time() > deadline or self.daemon is None or self.daemon.poll() is not None:
                 raise RuntimeError(f"pulseaudio did not start: {open(os.path.join(d, 'pulse.log')).read()[-500:]}")
             time.sleep(0.05)
         self._pactl("set-default-sink", "virt_speaker")
         self._pactl("set-default-source", "virt_mic")
         # A permanent stream keeps the null sink rendering in small blocks (else the first ~2 s are lost).
         self.keepalive = subprocess.Popen(["pacat", "--playback", "--raw", "--format=s16le", "--rate=16000", "--channels=1",
-                                           f"--latency-msec={self.keepalive_ms}", "-d", "virt_speaker", "/dev/zero"], env=self.env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                           f"--latency-msec={self.keepalive_ms}", "-d", "virt_speaker", "/dev/zero"],
+                                          env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.1)
         self._pactl("suspend-sink", "virt_speaker", "1", check=False)
         self._pactl("suspend-sink", "virt_speaker", "0", check=False)

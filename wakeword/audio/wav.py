@@ -120,7 +120,7 @@ def _samples(name: str, buf, offset: int, nbytes: int, fmt: tuple[int, int, int,
         b = data.reshape(-1, 3).astype(np.int32)
         raw = ((b[:, 0] << 8) | (b[:, 1] << 16) | (b[:, 2] << 24)).reshape(frames, channels)
     else:
-        dtype = {8: np.uint8, 16: "<i2", 32: "<f4" if is_float else "<i4", 64: "<f8"}[bits]
+        dtype = np.dtype({8: "u1", 16: "<i2", 32: "<f4" if is_float else "<i4", 64: "<f8"}[bits])
         raw = data.view(dtype).reshape(frames, channels)
     return Wav(raw, rate, bits, is_float)
 

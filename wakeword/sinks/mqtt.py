@@ -230,7 +230,8 @@ class MqttSink:
         cfg = self.config
         client_id = cfg.client_id or f"wakeword-{cfg.site_id}-{uuid.uuid4().hex[:8]}"
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
-        client.enable_logger(_PahoLog(logging.getLogger("wakeword.mqtt.paho"), {}))  # paho never logs the password
+        # paho never logs the password; a LoggerAdapter is all paho needs of a Logger
+        client.enable_logger(_PahoLog(logging.getLogger("wakeword.mqtt.paho"), {}))  # type: ignore[arg-type]
         if cfg.username:
             client.username_pw_set(cfg.username, self._password)
         if cfg.tls:
@@ -378,7 +379,7 @@ class MqttSink:
             for topic, payload in event.messages:
                 # QoS 1: paho keeps the message (and re-sends it after a reconnect) even if the connection just
                 # dropped and this returns MQTT_ERR_NO_CONN, so the event is never lost between here and the broker.
-                mids.append(client.publish(topic, payload, qos=1).mid)
+                mids.append(client.publish(topic, payload, qos=1).mid)  # type: ignore[union-attr]
             with self._cond:
                 for mid in mids:
                     if mid in self._early:

@@ -50,7 +50,8 @@ def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, vari
         "accuracy": results["accuracy"] if shipped else f"measured on the shipped {recipe.name}.tflite; this variant's "
                                                         f"max |p - p_keras| = {export[variant]['max_abs_diff_vs_keras']:.1e}",
         "training": {"recipe": f"recipes/{recipe.name}.yaml", "seed": recipe.seed,
-                     "data": "synthetic voices only (offline TTS engines, see recipe); real negatives where the recipe names them",
+                     "data": "synthetic voices only (offline TTS engines, see recipe); "
+                             "real negatives where the recipe names them",
                      "held_out_voice_families": recipe.holdout_families,
                      "run": recipe.training.run},
     }

@@ -103,8 +103,11 @@ def sentence_texts(recipe: Recipe) -> list[np.ndarray]:
 
 def make_clip_sets(stages: ClipStages) -> dict[str, Path]:
     """Synthesize the clip sets of `clip_stages` that are not cached yet; their `clips.npz` paths by name."""
+    def synthesize(name: str, jobs: list[Job], d: Path) -> None:
+        clips.render(jobs, name).save(d / "clips.npz")
+
     for name, (st, jobs) in stages.items():
-        st.run(lambda d, name=name, jobs=jobs: clips.render(jobs, name).save(d / "clips.npz"))
+        st.run(functools.partial(synthesize, name, jobs))
     return {name: st.dir / "clips.npz" for name, (st, _) in stages.items()}
 
 

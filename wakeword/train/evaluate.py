@@ -96,8 +96,8 @@ def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarr
         streams[f"{snr:g}db"] = st
         positives[f"{snr:g}db"] = (scores([st.audio]), st.spans)
     rng = np.random.default_rng(recipe.seed + 7)
-    blocks = tqdm(negative_blocks(cfg.negative_hours, sentences + real, music, rng, deal=True), total=int(np.ceil(cfg.negative_hours * 60)),
-                  desc="evaluating negatives (min)")
+    blocks = tqdm(negative_blocks(cfg.negative_hours, sentences + real, music, rng, deal=True),
+                  total=int(np.ceil(cfg.negative_hours * 60)), desc="evaluating negatives (min)")
     neg = scores(blocks)
     neg_hours = len(neg) * card.geometry.step_seconds / 3600
 

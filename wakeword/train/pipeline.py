@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         Recipe.load(a.recipe)  # a bad recipe is one line, not a traceback
     except (OSError, ValueError, TypeError, yaml.YAMLError) as e:
-        raise SystemExit(f"wakeword train: {e}")
+        raise SystemExit(f"wakeword train: {e}") from None
     run(a.recipe, a.out, a.cache, a.stop_after, a.quick)
     return 0
 

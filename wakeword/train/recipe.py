@@ -170,7 +170,7 @@ def _checked(path: Path, cls: type, data: Any, dotted: str) -> dict[str, Any]:
     out = {}
     for key, value in data.items():
         typ, key_path = hints[key], dotted + key
-        if dataclasses.is_dataclass(typ):
+        if isinstance(typ, type) and dataclasses.is_dataclass(typ):
             out[key] = typ(**_checked(path, typ, value or {}, key_path + "."))
             continue
         ok, value = _typed(typ, value)

@@ -13,7 +13,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -42,7 +42,7 @@ class ClipSet:
         return cls(load_audio(path), [str(v) for v in z["voices"]], [str(t) for t in z["texts"]])
 
 
-def save_audio(path: Path, arrays: list[np.ndarray], **extra: np.ndarray) -> None:
+def save_audio(path: Path, arrays: list[np.ndarray], **extra: Any) -> None:
     """float32 clips as one int16 array and their lengths (plus `extra` arrays) in one .npz."""
     lengths = np.array([len(a) for a in arrays], np.int64)
     audio = np.concatenate(arrays) if arrays else np.zeros(0, np.float32)

@@ -59,6 +59,7 @@ def background(n: int, src: Sources, rng: np.random.Generator, cfg: Mixing) -> n
     audio.signal.background, which has no babble: their sentences are the negatives being scored)."""
     kinds = ["noise", "babble"] + (["music"] if src.music else []) + (["real"] if src.real_speech else [])
     kind = kinds[rng.integers(len(kinds))]
+    x: np.ndarray
     if kind == "music":
         x = excerpt(src.music, n, rng)
     elif kind in ("real", "babble"):
@@ -66,7 +67,7 @@ def background(n: int, src: Sources, rng: np.random.Generator, cfg: Mixing) -> n
         x = np.zeros(n, np.float32)
         for _ in range(1 if kind == "real" else rng.integers(*cfg.babble_voices)):
             c = pool[rng.integers(len(pool))]
-            off = rng.integers(-len(c) // 2, n)
+            off = int(rng.integers(-len(c) // 2, n))
             a, b = max(0, off), min(n, off + len(c))
             if b > a:
                 x[a:b] += c[a - off:b - off] * rng.uniform(*cfg.background_speech_gain)

