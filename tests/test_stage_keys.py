@@ -1,6 +1,7 @@
 """The shipped recipes' stage keys, pinned: a refactor of the training code must leave every cached stage of
-recipes/hey_ssafy.yaml and recipes/alexa.yaml where it is, so the same recipe still makes the same clips and
-the same features, bit for bit. The values were computed on the code before the house refactor (issue 21).
+a recipe where it is, so the same recipe still makes the same clips and the same features, bit for bit. The
+recipes are the shipped ones as of 2738099 (tests/fixtures/recipes/, so that editing recipes/ does not move the
+reference), and the values were computed on the code before the house refactor (issue 21).
 
 What the machine has installed is pinned too (every voice "present", a fixed lexicon, fixed sentences), so
 the keys depend on the recipe and the code only. Nothing is synthesized: the clip stages are job lists."""
@@ -12,7 +13,7 @@ from wakeword.train import dataset, pipeline
 from wakeword.train.data import clips, voices
 from wakeword.train.recipe import Recipe
 
-REPO = Path(__file__).resolve().parent.parent
+RECIPES = Path(__file__).resolve().parent / "fixtures" / "recipes"
 LEXICON = "".join(f"{w}\t{p}\n" for w, p in [("savvy", "s'avi"), ("taffy", "t'afi"), ("hay", "h'eI"), ("sappy", "s'api"),
                                              ("election", "I#l'EkS@n"), ("alexis", "@l'EksIs"), ("relax", "rI#l'aks"),
                                              ("taxi", "t'aksi")])
@@ -61,7 +62,7 @@ def pinned_machine(monkeypatch, tmp_path):
 
 
 def stage_keys(name: str, quick: bool) -> dict[str, str]:
-    recipe = Recipe.load(REPO / "recipes" / f"{name}.yaml")
+    recipe = Recipe.load(RECIPES / f"{name}.yaml")
     recipe.real_negative_dirs = ["/data/real"]  # resolved against the checkout's place otherwise
     if quick:
         pipeline._shrink(recipe)
