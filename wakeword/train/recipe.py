@@ -12,11 +12,12 @@ import dataclasses
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .data.voices import Voice
+if TYPE_CHECKING:  # texts_for reads a voice's engine and family; the recipe does not import the voices at run time
+    from .data.voices import Voice
 
 
 @dataclass
