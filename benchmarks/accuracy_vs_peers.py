@@ -38,19 +38,18 @@ from pathlib import Path
 
 import numpy as np
 
+from wakeword import evaluation as ev
+from wakeword.audio.signal import SR
+from wakeword.audio.wav import read_wav
+from wakeword.detector import DetectorConfig
+from wakeword.engine import Engine
+
+from peers import venvs  # benchmarks/peers/venvs.py
+from peers.usage import cpu as cpu_seconds  # benchmarks/peers/usage.py
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE / "peers"))
 
-from wakeword import evaluation as ev  # noqa: E402
-from wakeword.audio.wav import read_wav  # noqa: E402
-from wakeword.detector import DetectorConfig  # noqa: E402
-from wakeword.engine import Engine  # noqa: E402
-
-import venvs  # noqa: E402  (benchmarks/peers/venvs.py)
-from usage import cpu as cpu_seconds  # noqa: E402  (benchmarks/peers/usage.py)
-
-BLOCK = 60 * ev.SR
+BLOCK = 60 * SR
 # Peers saturate near 1: a few thresholds above the usual grid so their DET curves reach low FA/h too.
 EXTRA_THRESHOLDS = [0.995, 0.998, 0.999]
 PEER_DETECTOR = dict(smoothing=1, patience=1, refractory_s=2.0)
@@ -62,11 +61,11 @@ def write_stream(path: Path, blocks) -> float:
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
-        w.setframerate(ev.SR)
+        w.setframerate(SR)
         for b in blocks:
             w.writeframes((np.clip(b, -1, 1) * 32767).astype("<i2").tobytes())
             n += len(b)
-    return n / ev.SR
+    return n / SR
 
 
 def wav_blocks(path: Path):

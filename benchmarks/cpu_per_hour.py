@@ -28,10 +28,9 @@ from wakeword import Engine
 from wakeword.audio.wav import write_wav
 from wakeword.model.card import bundled_dir
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "peers"))
+from peers.usage import cpu as cpu_seconds  # benchmarks/peers/usage.py
 
-from usage import cpu as cpu_seconds  # noqa: E402  (benchmarks/peers/usage.py)
+HERE = Path(__file__).resolve().parent
 
 
 def make_audio(path: Path, minutes: float) -> float:

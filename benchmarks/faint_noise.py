@@ -20,25 +20,23 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from wakeword import evaluation as ev
+from wakeword.audio.signal import NOISE_KINDS, colored_noise, excerpt, rms
+from wakeword.engine import Engine
+from wakeword.model.card import ModelCard
+from wakeword.train.data import clips
+from wakeword.train.data.clips import load_audio
+from wakeword.train.data.voices import Voice
+from wakeword.train.dataset import recipe_stages
+from wakeword.train.recipe import Recipe
 
-from wakeword import evaluation as ev  # noqa: E402
-from wakeword.engine import Engine  # noqa: E402
-from wakeword.model.card import ModelCard  # noqa: E402
-from wakeword.train import clips  # noqa: E402
-from wakeword.train.pipeline import _load_list  # noqa: E402
-from wakeword.train.recipe import Recipe  # noqa: E402
-from wakeword.train.voices import Voice  # noqa: E402
-from heldout_eval import recipe_stages  # noqa: E402
-
-CONDITIONS = [("silence", None)] + [(kind, snr) for kind in (*ev.NOISE_KINDS, "music") for snr in (40, 20)]
+CONDITIONS = [("silence", None)] + [(kind, snr) for kind in (*NOISE_KINDS, "music") for snr in (40, 20)]
 
 
 def noise(kind: str, n: int, music: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """Unit-RMS noise of `kind`: white, pink (1/f), brown (1/f^2) or a random stretch of held-out music."""
-    x = ev.excerpt(music, n, rng) if kind == "music" else ev.colored_noise(n, rng, kind)
-    return (x / max(ev.rms(x), 1e-9)).astype(np.float32)
+    x = excerpt(music, n, rng) if kind == "music" else colored_noise(n, rng, kind)
+    return (x / max(rms(x), 1e-9)).astype(np.float32)
 
 
 def family_recall(card_path: str, pos: clips.ClipSet, music: list[np.ndarray], n_clips: int) -> dict[str, dict[str, float]]:
@@ -54,7 +52,7 @@ def family_recall(card_path: str, pos: clips.ClipSet, music: list[np.ndarray], n
             hits = 0
             for i in idx:
                 rng = np.random.default_rng(i)
-                speech = pos.clips[i] * (0.05 / max(ev.rms(pos.clips[i]), 1e-6))
+                speech = pos.clips[i] * (0.05 / max(rms(pos.clips[i]), 1e-6))
                 x = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(16000, np.float32)])
                 if snr is not None:
                     x = x + noise(kind, len(x), music, rng) * 0.05 * 10 ** (-snr / 20)
@@ -75,7 +73,7 @@ def main() -> int:
     recipe, cache = Recipe.load(a.recipe), Path(a.cache)
     pos_dir, bg = recipe_stages(recipe, cache, "eval_positives", "backgrounds")
     pos = clips.ClipSet.load(pos_dir / "clips.npz")
-    music = _load_list(bg / "music_eval.npz")
+    music = load_audio(bg / "music_eval.npz")
     results = {}
     for card in a.cards:
         results[card] = family_recall(card, pos, music, a.clips)

@@ -2,10 +2,9 @@
 
 The pipeline's own evaluation (models/<name>.yaml `accuracy:`) scores six held-out voice families, and a run
 chosen on those scores can be lucky on them. These 18 voices are a second check, outside every training and
-held-out list (voices.VALIDATION_VOICES: 16 MBROLA diphone voices of native speakers of other languages reading
-English, festival's rab and don; `script/install-voices` installs them), said like the pipeline's validation
-positives. A recipe with `training.draws` > 1 picks its draw on these voices (wakeword/train/validate.py), so for
-its model this is no longer an independent check: the held-out families are.
+held-out list (voices.FRESH_VOICES: 16 MBROLA diphone voices of native speakers of other languages reading
+English, festival's rab and don; `script/install-voices` installs them), each spelling said three times with
+random speed and pitch.
 
 Each clip is said alone (0.5 s before, 1 s after) in pink noise at `--snr` dB and run through the runtime
 Engine with the model card's own detector, i.e. at the card's threshold (its 0.5 FA/h point on the
@@ -17,27 +16,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from wakeword.audio.signal import colored_noise, normalize, rms
+from wakeword.engine import Engine
+from wakeword.train.data.clips import ClipSet, Job, render
+from wakeword.train.data.voices import FRESH_VOICES, Prosody
+from wakeword.train.recipe import Recipe
 
-from wakeword import evaluation as ev  # noqa: E402
-from wakeword.engine import Engine  # noqa: E402
-from wakeword.train import validate  # noqa: E402
-from wakeword.train.clips import ClipSet, render  # noqa: E402
-from wakeword.train.recipe import Recipe  # noqa: E402
-from wakeword.train.voices import VALIDATION_VOICES  # noqa: E402
+HERE = Path(__file__).resolve().parent
+
+DRAWS = 3  # prosody draws per voice and spelling
+
+
+def fresh_jobs(recipe: Recipe, seed: int = 0) -> list[Job]:
+    """Every fresh voice saying each of its spellings `DRAWS` times with random speed and pitch."""
+    rng = np.random.default_rng(seed)
+    return [Job(voice, text, Prosody(rate=float(rng.uniform(0.85, 1.15)), pitch=float(rng.uniform(0.85, 1.2))), seed)
+            for voice in FRESH_VOICES for text in recipe.texts_for(voice) for _ in range(DRAWS)]
 
 
 def fresh_clips(recipe: Recipe, seed: int = 0) -> tuple[ClipSet, list[str]]:
     """The recipe's spellings said by every fresh voice that works here (rendered like training clips), and the
     ids of the voices that do not."""
-    got = render(validate.positive_jobs(recipe, seed=seed), "fresh voices")
-    return got, [v.id for v in VALIDATION_VOICES if v.id not in got.voices]
+    got = render(fresh_jobs(recipe, seed), "fresh voices")
+    return got, [v.id for v in FRESH_VOICES if v.id not in got.voices]
 
 
 def main() -> None:
@@ -55,7 +60,7 @@ def main() -> None:
     streams = []
     for audio in clips.clips:
         x = np.concatenate([np.zeros(8000, np.float32), audio, np.zeros(16000, np.float32)])
-        streams.append(ev.level(x + ev.colored_noise(len(x), rng) * ev.rms(audio) * 10 ** (-a.snr / 20)))
+        streams.append(normalize(x + colored_noise(len(x), rng) * rms(audio) * 10 ** (-a.snr / 20)))
     report = {"snr_db": a.snr, "clips": len(clips.clips), "voices": sorted(set(clips.voices)), "missing_voices": missing,
               "models": {}}
     for card in a.models:

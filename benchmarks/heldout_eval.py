@@ -16,40 +16,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from wakeword.engine import Engine  # noqa: E402
-from wakeword.model.card import ModelCard  # noqa: E402
-from wakeword.train import clips, evaluate  # noqa: E402
-from wakeword.train.pipeline import backgrounds_stage, clip_stages  # noqa: E402
-from wakeword.train.recipe import Recipe  # noqa: E402
-
-
-def recipe_stages(recipe: Recipe, cache: Path, *names: str) -> list[Path]:
-    """The directories of the recipe's own finished stages: clip sets (`eval_positives`, `eval_sentences`) or
-    `backgrounds`. Not merely the newest: another recipe's sets may hold other voices or other recordings."""
-    clip_sets = clip_stages(recipe, cache) if set(names) - {"backgrounds"} else {}  # probes every voice: once
-    dirs = []
-    for name in names:
-        stage = backgrounds_stage(recipe, cache) if name == "backgrounds" else clip_sets[name][0]
-        if not stage.done:
-            raise SystemExit(f"no finished {name} stage for {recipe.name} in {cache}: run the recipe's pipeline first")
-        dirs.append(stage.dir)
-    return dirs
-
-
-def heldout_set(recipe: Recipe, cache: Path) -> tuple[clips.ClipSet, list[np.ndarray], Path]:
-    """The recipe's evaluation material: held-out positives, held-out sentences (the phrase's words removed) and
-    the backgrounds stage directory."""
-    pos_dir, sentences_dir, bg = recipe_stages(recipe, cache, "eval_positives", "eval_sentences", "backgrounds")
-    banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
-    return clips.ClipSet.load(pos_dir / "clips.npz"), clips.ClipSet.load(sentences_dir / "clips.npz").without(banned).clips, bg
+from wakeword.engine import Engine
+from wakeword.model.card import ModelCard
+from wakeword.train import evaluate
+from wakeword.train.dataset import heldout_set
+from wakeword.train.recipe import Recipe
 
 
 def mean_scores(cards: list[ModelCard]):

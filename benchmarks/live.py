@@ -11,7 +11,7 @@
 
     .venv/bin/python benchmarks/live.py [--plays 20] [--listen-s 60] [--block-ms 50] [--keepalive-ms 100]
 
-Uses the test rig (tests/rig.py: PulseAudio virtual microphone; tests/broker.py: mosquitto on loopback).
+Uses the test rig (wakeword.testing: a PulseAudio virtual microphone, mosquitto on loopback).
 The rig's permanent "speaker" stream (10 ms latency in the tests) makes its null sink push audio to the monitor
 in 2.5 ms pieces, so libpulse's thread wakes ~400 times a second whatever block size or latency the recording
 asks for (~90/s with a 50 ms speaker stream, 60-80/s with 100 ms; measured as that thread's context switches):
@@ -35,13 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+from wakeword.audio.microphone import BLOCK_S, IDLE_S
+from wakeword.testing import in_noise, mosquitto, tts, virtual_microphone, write
 
-from broker import mosquitto  # noqa: E402
-from conftest import in_noise, tts, write  # noqa: E402
-from rig import virtual_microphone  # noqa: E402
-from wakeword.audio.microphone import BLOCK_S, IDLE_S  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def proc_stats(pid: int) -> tuple[float, int, int]:

@@ -14,12 +14,10 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from wakeword.audio.wav import write_wav  # noqa: E402
-from wakeword.train.backgrounds import is_eval  # noqa: E402
-from wakeword.train.clips import ClipSet  # noqa: E402
-from wakeword.train.recipe import Recipe  # noqa: E402
+from wakeword.audio.wav import write_wav
+from wakeword.train.data.backgrounds import is_eval
+from wakeword.train.data.clips import ClipSet
+from wakeword.train.recipe import Recipe
 
 
 def main() -> None:

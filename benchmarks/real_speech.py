@@ -4,7 +4,7 @@
 
 For every model card (default: the bundled models and any proxy models under models/proxies/):
 - **False accepts on real speech**: every utterance of the part (WUW Corpus II calls and Speech Commands words;
-  wakeword/train/real_speech.py) that does not say the model's phrase, back to back as one continuous stream, clean
+  wakeword/train/data/real_speech.py) that does not say the model's phrase, back to back as one continuous stream, clean
   and at 10 dB over held-out music and coloured noise; FA/h (4 s lockout) at the card's settings and over a sweep.
 - **Real-speaker recall** where real people say the phrase (the proxy phrases "voyager" and "wildfire" in WUW):
   the part's clips of it said alone and inside sentences, 1.5-3 s apart in one stream, hit = an event within
@@ -31,8 +31,9 @@ from wakeword import evaluation as ev
 from wakeword.detector import DetectorConfig
 from wakeword.engine import Engine
 from wakeword.model.card import ModelCard, bundled_dir
-from wakeword.train import backgrounds
-from wakeword.train import real_speech as rs
+from wakeword.audio.signal import SR, rms
+from wakeword.train.data import backgrounds
+from wakeword.train.data import real_speech as rs
 
 CONDITIONS = {"clean": None, "10db": 10.0}
 TARGETS = [0.1, 0.5, 1.0]
@@ -45,11 +46,11 @@ def phrase_words(card: ModelCard) -> set[str]:
 
 def keyword_stream(utts: list[rs.Utterance], rng: np.random.Generator) -> ev.PositiveStream:
     """Whole utterances 1.5-3 s apart, each at speech level 0.05 RMS; spans are their keyword times."""
-    parts, spans, pos = [np.zeros(int(1.5 * ev.SR), np.float32)], [], int(1.5 * ev.SR)
+    parts, spans, pos = [np.zeros(int(1.5 * SR), np.float32)], [], int(1.5 * SR)
     for u in utts:
-        a = u.audio / max(ev.rms(u.audio[np.abs(u.audio) > 1e-3]) if np.any(np.abs(u.audio) > 1e-3) else 1.0, 1e-4)
-        parts += [a * 0.05, np.zeros(int(rng.uniform(1.5, 3.0) * ev.SR), np.float32)]
-        spans.append((pos / ev.SR + u.span[0], pos / ev.SR + u.span[1]))
+        a = u.audio / max(rms(u.audio[np.abs(u.audio) > 1e-3]) if np.any(np.abs(u.audio) > 1e-3) else 1.0, 1e-4)
+        parts += [a * 0.05, np.zeros(int(rng.uniform(1.5, 3.0) * SR), np.float32)]
+        spans.append((pos / SR + u.span[0], pos / SR + u.span[1]))
         pos += len(a) + len(parts[-1])
     return ev.PositiveStream(np.clip(np.concatenate(parts), -1, 1).astype(np.float32), spans)
 
@@ -101,8 +102,8 @@ def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarra
 
 def channel_check(card: ModelCard, recipe_path: str, cache: str, seed: int) -> dict:
     """Recall of the recipe's synthetic held-out clips at the card's settings, full band and through the telephone."""
-    from wakeword.train.clips import ClipSet
-    from wakeword.train.pipeline import clip_stages
+    from wakeword.train.data.clips import ClipSet
+    from wakeword.train.dataset import clip_stages
     from wakeword.train.recipe import Recipe
 
     stage, _ = clip_stages(Recipe.load(recipe_path), cache)["eval_positives"]

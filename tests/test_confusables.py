@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from wakeword.train import confusables as c
+from wakeword.train.data import confusables as c
 
 
 

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from broker import mosquitto
+from wakeword.testing import mosquitto
 from test_mqtt import observer
 
 CMD = [sys.executable, "-m", "wakeword", "run"]

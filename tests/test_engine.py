@@ -25,7 +25,7 @@ def trace(engine, chunks, rate=16000):
     try:
         events = list(engine.detect(chunks, sample_rate=rate))
     finally:
-        engine._score_hooks.remove(hook)
+        engine.off_scores(hook)
     return np.concatenate(probs), events
 
 

@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from conftest import tts, write
+from wakeword.testing import tts, write
 
 
 def test_eval_on_directories_of_clips(tmp_path):

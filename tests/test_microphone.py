@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from broker import mosquitto
-from rig import virtual_microphone
+from wakeword.testing import mosquitto, virtual_microphone
 from test_mqtt import observer
 
 from wakeword import threads

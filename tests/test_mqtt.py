@@ -1,4 +1,4 @@
-"""MqttSink against a real mosquitto broker (tests/broker.py); the observers are real paho clients. No mocks."""
+"""MqttSink against a real mosquitto broker (wakeword.testing); the observers are real paho clients. No mocks."""
 from __future__ import annotations
 
 import json
@@ -17,8 +17,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from broker import mosquitto
-from wakeword.engine import Detection
+from wakeword.testing import mosquitto
+from wakeword.events import Detection
 from wakeword.errors import ConfigError
 from wakeword.sinks.mqtt import PASSWORD_ENV, MqttConfig, MqttSink
 

@@ -1,10 +1,12 @@
-"""Real speech (wakeword.train.real_speech): decoding the corpora, the speaker split, the phrase filter, the channel."""
+"""Real speech (wakeword.train.data.real_speech): decoding the corpora, the speaker split, the phrase filter, the channel."""
 import subprocess
 
 import numpy as np
 
-from conftest import REAL_SPEAKERS, SR, tts, write
-from wakeword.train import real_speech as rs
+from conftest import REAL_SPEAKERS
+from wakeword.audio.signal import SR
+from wakeword.testing import tts, write
+from wakeword.train.data import real_speech as rs
 
 
 def test_mulaw_decoding_agrees_with_sox(tmp_path):

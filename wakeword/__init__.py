@@ -3,7 +3,8 @@
 Public API: `Engine`, `Detection`, `DetectorConfig`, `ModelCard`.
 """
 from .detector import DetectorConfig
-from .engine import Detection, Engine
+from .engine import Engine
+from .events import Detection
 from .errors import AudioError, ConfigError, ModelError, WakewordError
 from .model.card import ModelCard
 

@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
+from .audio.signal import SR
 from .audio.wav import write_wav
 
 log = logging.getLogger("wakeword.capture")
-SR = 16000
 
 
 class DetectionRecorder:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from . import __version__
 from .errors import WakewordError
@@ -18,11 +19,6 @@ EXIT_USAGE = 2
 
 def _err(msg: str) -> None:
     print(f"wakeword: error: {msg}", file=sys.stderr, flush=True)
-
-
-def _emit(d) -> None:
-    sys.stdout.write(d.to_json() + "\n")
-    sys.stdout.flush()
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -40,14 +36,15 @@ def _engine(args):
 
 def cmd_detect(args) -> int:
     from .audio.sources import WavSource
+    from .sinks.stdout import StdoutSink
 
-    engine = _engine(args)
+    engine, out = _engine(args), StdoutSink()
     failed = 0
     for path in args.files:
         try:
             source = WavSource(path)
             for d in engine.detect(source):
-                _emit(d)
+                out.publish(d)
         except WakewordError as e:
             _err(str(e))
             failed += 1
@@ -65,7 +62,7 @@ def cmd_info(args) -> int:
     from .model.runner import StepModel
 
     names = [args.model] if args.model else list_bundled()
-    infos = []
+    infos: list[dict[str, Any]] = []
     for name in names:
         card = ModelCard.load(name)
         m = StepModel(card, args.flex_delegate)
@@ -84,8 +81,8 @@ def cmd_info(args) -> int:
         print(json.dumps(infos if not args.model else infos[0], indent=1))
     else:
         for i in infos:
-            print(f"{i['name']} ({i['phrase']!r}, v{i['version']}, {i['license']})\n  model: {i['model']}\n  interpreter: {i['interpreter']}"
-                  f"\n  flex ops: {', '.join(i['flex_ops']) or 'none'}")
+            print(f"{i['name']} ({i['phrase']!r}, v{i['version']}, {i['license']})\n  model: {i['model']}"
+                  f"\n  interpreter: {i['interpreter']}\n  flex ops: {', '.join(i['flex_ops']) or 'none'}")
             for kind in ("inputs", "outputs"):
                 for t in i[kind]:
                     print(f"  {kind[:-1]:6} {t['name']} {t['shape']} {t['dtype']}")
@@ -144,7 +141,8 @@ def cmd_devices(args) -> int:
 
         raise AudioError(NO_MIC_HELP)
     for d in devices:
-        print(f"{d['index']:3}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz){'  [default]' if d['default'] else ''}")
+        default = "  [default]" if d["default"] else ""
+        print(f"{d['index']:3}  {d['name']}  ({d['channels']} ch, {d['default_samplerate']:.0f} Hz){default}")
     return 0
 
 

@@ -212,12 +212,12 @@ class _Loader:
                 items = [vnode]  # a single name or path
             else:
                 raise self.error(vnode, "models must be a list of model names or paths (got a mapping)")
-            models = []
+            models: list[str] = []
             for i, n in enumerate(items):
                 m = self.checked(n, f"models[{i}]", (lambda v: isinstance(v, str) and v.strip() != "",
                                                       "must be a model name or a path to a .tflite file"))
                 path_like = "/" in m or os.sep in m or m.endswith((".tflite", ".yaml", ".yml"))
-                models.append(self.resolve(m) if path_like else m)
+                models.append((self.resolve(m) or m) if path_like else m)
             cfg.models = models
 
         if "detector" in top:

@@ -18,7 +18,9 @@ import threading
 import time
 
 from .config import Config, load_config
-from .engine import Detection, Engine
+from .engine import Engine
+from .events import Detection
+from .sinks.stdout import StdoutSink
 from .errors import WakewordError
 from .sdnotify import Notifier
 
@@ -109,8 +111,7 @@ class Service:
         if self.mqtt is not None and not self.mqtt.enabled:
             return  # Hermes toggleOff for this site
         if self.cfg.stdout:
-            sys.stdout.write(d.to_json() + "\n")
-            sys.stdout.flush()
+            StdoutSink().publish(d)
         if self.mqtt is not None:
             self.mqtt.publish(d)
 

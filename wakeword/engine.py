@@ -12,53 +12,27 @@ dispatcher thread, so a slow or failing callback never stalls the audio path.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from . import threads
 from .audio.resample import StreamingResampler, to_mono_float
-from .audio.sources import ChunkSource, WavSource
+from .audio.sources import as_source
 from .detector import DetectorConfig, TriggerDetector
 from .errors import ModelError
+from .events import Detection
 from .features import StreamingSpectrogram
 from .model.card import ModelCard, list_bundled
 from .model.runner import StepModel
 
 log = logging.getLogger("wakeword")
 EVENTS_KEPT = 1000  # detections `events()` holds for a consumer that is not reading (callbacks get every one)
-
-
-@dataclass(frozen=True)
-class Detection:
-    """One wake-word event. Times are seconds of stream time (from the start of the file/stream)."""
-
-    wake_word: str
-    score: float
-    time: float  # when the phrase ended (first step of the above-threshold run)
-    detected_at: float  # when the event fired
-    wall_time: float  # time.time() when the event fired
-    sequence: int
-    model_version: str = ""
-    file: str | None = None
-    extra: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        extra = d.pop("extra")
-        d = {k: (round(v, 4) if isinstance(v, float) and k != "wall_time" else v) for k, v in d.items() if v is not None}
-        d.update(extra)
-        return d
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
 
 
 class _ModelSlot:
@@ -152,8 +126,8 @@ class Engine:
         for slot in self._slots[:]:
             first_step = slot.model.steps
             probs = slot.model.process_frames(frames)
-            for hook in self._score_hooks:
-                hook(slot.model.name, probs)
+            for score_hook in self._score_hooks:
+                score_hook(slot.model.name, probs)
             for i, trig in slot.detector.feed(probs):
                 g = slot.model.card.geometry
                 self._sequence += 1
@@ -165,7 +139,7 @@ class Engine:
     def detect(self, source: str | os.PathLike | Iterable[np.ndarray] | np.ndarray, sample_rate: int | None = None
                ) -> Iterator[Detection]:
         """Run a whole source (WAV path, array, iterable of chunks) from a fresh stream; yields detections."""
-        src = _as_source(source, sample_rate)
+        src = as_source(source, sample_rate)
         self.reset(src.sample_rate)
         self._source_name = getattr(src, "name", None)
         for chunk in src:
@@ -185,6 +159,10 @@ class Engine:
         self._score_hooks.append(hook)
         return hook
 
+    def off_scores(self, hook: Callable[[str, np.ndarray], None]) -> None:
+        """Unregister a hook `on_scores` registered (a trace that is done)."""
+        self._score_hooks.remove(hook)
+
     def on_audio(self, hook: Callable[[np.ndarray], None]) -> Callable[[np.ndarray], None]:
         """Register a hook called on the processing thread with each chunk of 16 kHz mono float audio."""
         self._audio_hooks.append(hook)
@@ -199,7 +177,7 @@ class Engine:
         """Process `source` on a background thread; events go to callbacks and to `events()`."""
         if self._thread and self._thread.is_alive():
             raise RuntimeError("engine already running; stop() it first")
-        src = _as_source(source, sample_rate)
+        src = as_source(source, sample_rate)
         self._stop.clear()
         self.error = None
         self._dispatcher = threads.start(self._dispatch_loop, "ww-dispatch")
@@ -275,13 +253,3 @@ class Engine:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def _as_source(source, sample_rate: int | None):
-    if isinstance(source, (str, os.PathLike)):
-        return WavSource(source)
-    if isinstance(source, np.ndarray):
-        return ChunkSource([source], sample_rate or 16000)
-    if hasattr(source, "sample_rate") and hasattr(source, "__iter__"):
-        return source
-    return ChunkSource(source, sample_rate or 16000)

@@ -10,53 +10,21 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from .audio.decode import decode
+from .audio.signal import SR, background, normalize, resample_to_16k, rms, trim
 from .audio.wav import read_wav
 from .detector import DetectorConfig, TriggerDetector
 from .errors import AudioError
 from .model.geometry import StepGeometry
 
-SR = 16000
 LOCKOUT_S = 4.0
 HIT_AFTER_S = 1.0
 THRESHOLDS = np.round(np.concatenate([np.arange(0.05, 0.9, 0.05), np.arange(0.9, 0.995, 0.01)]), 3)
-
-
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
-
-
-def trim(audio: np.ndarray, rel_db: float = -40.0, pad_s: float = 0.02) -> np.ndarray:
-    """Cut leading/trailing silence (10 ms frames below rel_db of the loudest), keeping a short pad."""
-    hop = SR // 100
-    n = len(audio) // hop
-    if n == 0:
-        return audio
-    r = np.sqrt(np.mean(audio[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
-    active = np.nonzero(r > r.max() * 10 ** (rel_db / 20))[0]
-    pad = int(pad_s * SR)
-    return audio[max(0, active[0] * hop - pad): min(len(audio), (active[-1] + 1) * hop + pad)]
-
-
-NOISE_KINDS = ("white", "pink", "brown")
-
-
-def colored_noise(n: int, rng: np.random.Generator, kind: str | None = None) -> np.ndarray:
-    """White, pink or brown noise (`kind`, else drawn at random), unit RMS."""
-    k = NOISE_KINDS.index(kind) if kind is not None else rng.integers(3)
-    white = rng.standard_normal(n)
-    if k == 0:
-        x = white
-    else:
-        spec = np.fft.rfft(white) / (np.arange(n // 2 + 1) + 1.0) ** (0.5 if k == 1 else 1.0)
-        x = np.fft.irfft(spec, n)
-    return (x / (np.std(x) + 1e-9)).astype(np.float32)
 
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
@@ -76,32 +44,10 @@ def load_clips(dirs: Iterable[str]) -> list[tuple[str, np.ndarray]]:
         for f in files:
             if f.lower().endswith(".wav"):
                 w = read_wav(f)
-                x = w.samples if w.sample_rate == SR else \
-                    resample_poly(w.samples, SR // np.gcd(SR, w.sample_rate), w.sample_rate // np.gcd(SR, w.sample_rate))
+                x = resample_to_16k(w.samples, w.sample_rate)
             else:
                 x = decode(f)
             out.append((f, np.asarray(x, np.float32)))
-    return out
-
-
-def excerpt(pool: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
-    """n samples from a random start in a random track of `pool`, looped if the track is shorter."""
-    track = pool[rng.integers(len(pool))]
-    start = rng.integers(max(1, len(track) - n))
-    return np.resize(track[start:start + n], n)
-
-
-def background(n: int, pool: list[np.ndarray], rng: np.random.Generator, seg_s: float = 10.0) -> np.ndarray:
-    """Unit-RMS background: 10 s segments of audio from `pool` (60%) or coloured noise."""
-    out = np.zeros(n, np.float32)
-    seg = int(seg_s * SR)
-    for a in range(0, n, seg):
-        b = min(n, a + seg)
-        if pool and rng.random() < 0.6:
-            x = excerpt(pool, b - a, rng)
-        else:
-            x = colored_noise(b - a, rng)
-        out[a:b] = x / max(rms(x), 1e-4)
     return out
 
 
@@ -120,15 +66,12 @@ def positive_stream(clips: list[np.ndarray], snr_db: float | None, noise_pool: l
     bg = background(total, noise_pool, rng) if snr_db is not None else np.zeros(total, np.float32)
     audio, spans, pos = bg * 0 if snr_db is None else bg.copy(), [], int(1.5 * SR)
     for clip, gap in zip(clips, gaps):
-        gain = rms(bg[pos:pos + len(clip)]) * 10 ** (snr_db / 20) / rms(clip) if snr_db is not None else 0.1 / max(rms(clip), 1e-4)
+        gain = rms(bg[pos:pos + len(clip)]) * 10 ** (snr_db / 20) / rms(clip) if snr_db is not None else \
+            0.1 / max(rms(clip), 1e-4)
         audio[pos:pos + len(clip)] += clip * gain
         spans.append((pos / SR, (pos + len(clip)) / SR))
         pos += len(clip) + int(gap * SR)
-    return PositiveStream(level(audio), spans)
-
-
-def level(audio: np.ndarray, target_rms: float = 0.05) -> np.ndarray:
-    return np.clip(audio * (target_rms / max(rms(audio), 1e-6)), -1, 1).astype(np.float32)
+    return PositiveStream(normalize(audio), spans)
 
 
 def concatenated(clips: list[np.ndarray], block_s: float = 60.0, gap_s: float = 0.5) -> Iterator[np.ndarray]:
@@ -167,7 +110,7 @@ def probabilities(engine, blocks: Iterable[np.ndarray]) -> dict[str, np.ndarray]
         for b in blocks:
             engine.process(b)
     finally:
-        engine._score_hooks.remove(hook)
+        engine.off_scores(hook)
     return {k: np.concatenate(v) if v else np.zeros(0, np.float32) for k, v in got.items()}
 
 
@@ -203,6 +146,7 @@ def event_times(probs: np.ndarray | Trace, cfg: DetectorConfig, geometry: StepGe
     if isinstance(probs, Trace):
         times = probs.times
         return np.array([times[t.step] for t in TriggerDetector(cfg, probs.step_seconds).scan(probs.probs)])
+    assert geometry is not None, "a bare array of probabilities is timed by the model's geometry"
     return np.array([geometry.step_end_time(t.step) for t in TriggerDetector(cfg, geometry.step_seconds).scan(probs)])
 
 
@@ -229,7 +173,7 @@ def score_positives(times: np.ndarray, spans: list[tuple[float, float]]) -> tupl
     return len(lat), lat
 
 
-def sweep(positives: dict[str, tuple[np.ndarray | Trace, list[tuple[float, float]]]], negative_probs: np.ndarray | Trace,
+def sweep(positives: Mapping[str, tuple[np.ndarray | Trace, list[tuple[float, float]]]], negative_probs: np.ndarray | Trace,
           base: DetectorConfig, geometry: StepGeometry | None = None, thresholds: Iterable[float] = THRESHOLDS
           ) -> list[dict]:
     """DET curve rows: threshold, FA/h on the negatives, and per positive condition FRR and latency percentiles.
@@ -238,7 +182,7 @@ def sweep(positives: dict[str, tuple[np.ndarray | Trace, list[tuple[float, float
     step end times (a peer engine's scores); `geometry` may be None when every trace is a `Trace`.
     """
     hours = (negative_probs.seconds if isinstance(negative_probs, Trace)
-             else len(negative_probs) * geometry.step_seconds) / 3600
+             else len(negative_probs) * geometry.step_seconds) / 3600  # type: ignore[union-attr]
     rows = []
     for thr in thresholds:
         cfg = base.replace(threshold=float(thr), rearm_threshold=min(base.rearm, float(thr) / 2))

@@ -23,7 +23,7 @@ class Notifier:
         return self._sock is not None
 
     def notify(self, message: str) -> None:
-        if self._sock is not None:
+        if self._sock is not None and self.address:
             try:
                 self._sock.sendto(message.encode(), self.address)
             except OSError:

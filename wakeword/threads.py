@@ -8,6 +8,7 @@ import threading
 from typing import Callable
 
 _PR_SET_NAME, _PR_GET_NAME = 15, 16
+_libc: ctypes.CDLL | None
 try:
     _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 except OSError:  # not Linux/glibc: names stay Python-only

@@ -14,9 +14,8 @@ import tempfile
 import numpy as np
 
 from ..errors import AudioError
+from .signal import SR
 from .wav import read_wav
-
-SR = 16000
 
 
 def decode(path: str) -> np.ndarray:

@@ -12,11 +12,9 @@ from math import gcd
 import numpy as np
 
 
-def to_mono_float(chunk: np.ndarray, channel: int | None = None) -> np.ndarray:
-    """int or float samples, shape (n,) or (n, channels) → float32 mono (channel picked or averaged)."""
-    a = np.asarray(chunk)
-    if a.ndim == 2 and (channel is not None or a.shape[1] == 1):
-        a = a[:, channel or 0]  # pick before converting: one pass over the samples
+def to_float32(a: np.ndarray) -> np.ndarray:
+    """Samples of any shape → float32 in [-1, 1] by their type: int16, int32 (also 24-bit audio shifted into the top
+    bits), uint8 (offset 128) or float. The one integer-to-float conversion, for the live path and for files."""
     if a.dtype == np.int16:
         a = np.multiply(a, np.float32(1 / 32768), dtype=np.float32)
     elif a.dtype == np.int32:
@@ -27,6 +25,15 @@ def to_mono_float(chunk: np.ndarray, channel: int | None = None) -> np.ndarray:
         a = a.astype(np.float32, copy=False)
     else:
         raise TypeError(f"unsupported sample type {a.dtype}; use int16, int32, uint8 or float")
+    return a
+
+
+def to_mono_float(chunk: np.ndarray, channel: int | None = None) -> np.ndarray:
+    """int or float samples, shape (n,) or (n, channels) → float32 mono (channel picked or averaged)."""
+    a = np.asarray(chunk)
+    if a.ndim == 2 and (channel is not None or a.shape[1] == 1):
+        a = a[:, channel or 0]  # pick before converting: one pass over the samples
+    a = to_float32(a)
     if a.ndim == 2:
         a = a.mean(axis=1, dtype=np.float32)
     elif a.ndim != 1:

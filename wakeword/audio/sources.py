@@ -10,10 +10,33 @@ import select
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from .wav import read_wav
+
+
+@runtime_checkable
+class Source(Protocol):
+    """What the engine reads: numpy chunks (int or float, mono or (n, channels)) at `sample_rate`."""
+
+    sample_rate: int
+
+    def __iter__(self) -> Iterator[np.ndarray]: ...
+
+
+def as_source(source: "Source | str | os.PathLike | np.ndarray | Iterable[np.ndarray]",
+              sample_rate: int | None = None) -> Source:
+    """A path is a WAV file, an array one chunk, a `Source` itself, any other iterable chunks at `sample_rate`
+    (default 16 kHz)."""
+    if isinstance(source, (str, os.PathLike)):
+        return WavSource(source)
+    if isinstance(source, np.ndarray):
+        return ChunkSource([source], sample_rate or 16000)
+    if isinstance(source, Source):
+        return source
+    return ChunkSource(source, sample_rate or 16000)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AudioError
+from .resample import to_float32
 
 _PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
 
@@ -36,21 +37,14 @@ class Wav:
 
     def to_float(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Frames [start, stop) as float32 in [-1, 1], shape (n, channels)."""
-        return to_float32(self.raw[start:stop], self.bits, self.is_float)
+        raw = self.raw[start:stop]
+        return raw.astype(np.float32) if self.is_float else to_float32(raw)  # a copy: `raw` is the read-only mapping
 
     @property
     def samples(self) -> np.ndarray:
         """The whole file as mono float32 (channels averaged)."""
         x = self.to_float()
         return x[:, 0] if x.shape[1] == 1 else x.mean(axis=1, dtype=np.float32)
-
-
-def to_float32(raw: np.ndarray, bits: int, is_float: bool) -> np.ndarray:
-    if is_float:
-        return raw.astype(np.float32)
-    if bits == 8:
-        return (raw.astype(np.float32) - 128.0) / 128.0
-    return raw.astype(np.float32) / float(2 ** (bits - 1) if bits != 24 else 2**31)
 
 
 def read_wav(path: str | os.PathLike) -> Wav:
@@ -120,7 +114,7 @@ def _samples(name: str, buf, offset: int, nbytes: int, fmt: tuple[int, int, int,
         b = data.reshape(-1, 3).astype(np.int32)
         raw = ((b[:, 0] << 8) | (b[:, 1] << 16) | (b[:, 2] << 24)).reshape(frames, channels)
     else:
-        dtype = {8: np.uint8, 16: "<i2", 32: "<f4" if is_float else "<i4", 64: "<f8"}[bits]
+        dtype = np.dtype({8: "u1", 16: "<i2", 32: "<f4" if is_float else "<i4", 64: "<f8"}[bits])
         raw = data.view(dtype).reshape(frames, channels)
     return Wav(raw, rate, bits, is_float)
 

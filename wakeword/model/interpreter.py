@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ModelError
 from .flatbuffer import FlatBufferError, flex_ops
@@ -30,7 +31,7 @@ FLEX_HELP = ("no pip package ships a Flex delegate: build libtensorflowlite_flex
 
 @dataclass
 class Loaded:
-    interpreter: object
+    interpreter: Any  # tflite_runtime, ai_edge_litert or tf.lite: the same API, no shared type
     backend: str  # which package provided the interpreter
     flex_ops: set[str]
 
@@ -46,8 +47,8 @@ def _module(preferred: str | None = None):
             return name, m
         except Exception as e:  # ImportError, or numpy ABI errors from old tflite_runtime wheels
             errors.append(f"{name}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-    raise ModelError("no TFLite interpreter could be imported (" + "; ".join(errors) +
-                     "); install one: `pip install ai-edge-litert` (x86_64/aarch64) or `pip install tflite-runtime 'numpy<2'` (armv7l)")
+    raise ModelError("no TFLite interpreter could be imported (" + "; ".join(errors) + "); install one: "
+                     "`pip install ai-edge-litert` (x86_64/aarch64) or `pip install tflite-runtime 'numpy<2'` (armv7l)")
 
 
 def backend_name() -> str:
@@ -95,6 +96,8 @@ def load_interpreter(model_path: str | None = None, model_content: bytes | None 
     """Create and allocate an interpreter; refuses Flex models without a delegate (ModelError)."""
     label = model_path or "<model bytes>"
     if model_content is None:
+        if model_path is None:
+            raise ModelError("load_interpreter needs a model path or the model's bytes")
         try:
             with open(model_path, "rb") as f:
                 model_content = f.read()
@@ -102,7 +105,7 @@ def load_interpreter(model_path: str | None = None, model_content: bytes | None 
             raise ModelError(f"{label}: cannot read model ({e.strerror})") from None
     try:
         flex = flex_ops(model_content)
-    except (FlatBufferError, Exception) as e:  # noqa: B014 — any parse failure means a corrupted file
+    except (FlatBufferError, Exception) as e:  # any parse failure means a corrupted file
         raise ModelError(f"{label}: corrupted or not a TFLite model ({e})") from None
     name, mod = _module(os.environ.get("WAKEWORD_INTERPRETER"))
     delegates = []

@@ -53,7 +53,8 @@ class StepModel:
             raise ModelError(f"{where}: window shape {list(w)} disagrees with step.kernel={card.geometry.kernel} "
                              f"and n_fft={card.frontend.n_fft} ({card.frontend.n_bins} bins)")
         if len(ins) != 3 or len(outs) != 3:
-            raise ModelError(f"{where}: a step model has 3 inputs and 3 outputs, {card.model_path.name} has {len(ins)} and {len(outs)}")
+            raise ModelError(f"{where}: a step model has 3 inputs and 3 outputs, {card.model_path.name} has "
+                             f"{len(ins)} and {len(outs)}")
         return idx
 
     def reset(self) -> None:

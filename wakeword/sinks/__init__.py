@@ -1,7 +1,8 @@
-"""Event sinks: where `Detection` events go besides Python callbacks and stdout.
+"""Event sinks: where `Detection` events go besides Python callbacks.
 
-`MqttSink` (plain JSON + Rhasspy Hermes over MQTT) lives in `wakeword.sinks.mqtt`; it is imported lazily here so
-that `import wakeword.sinks` does not pull in paho-mqtt for users who never publish over MQTT.
+`StdoutSink` (JSON lines) is in `wakeword.sinks.stdout`, `MqttSink` (plain JSON + Rhasspy Hermes over MQTT) in
+`wakeword.sinks.mqtt`; the MQTT one is imported lazily here so that `import wakeword.sinks` does not pull in
+paho-mqtt for users who never publish over MQTT.
 """
 from __future__ import annotations
 

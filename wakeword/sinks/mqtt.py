@@ -36,6 +36,7 @@ import paho.mqtt.client as mqtt
 
 from .. import threads
 from ..errors import ConfigError
+from ..events import Detection
 
 log = logging.getLogger("wakeword.mqtt")
 
@@ -229,7 +230,8 @@ class MqttSink:
         cfg = self.config
         client_id = cfg.client_id or f"wakeword-{cfg.site_id}-{uuid.uuid4().hex[:8]}"
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
-        client.enable_logger(_PahoLog(logging.getLogger("wakeword.mqtt.paho"), {}))  # paho never logs the password
+        # paho never logs the password; a LoggerAdapter is all paho needs of a Logger
+        client.enable_logger(_PahoLog(logging.getLogger("wakeword.mqtt.paho"), {}))  # type: ignore[arg-type]
         if cfg.username:
             client.username_pw_set(cfg.username, self._password)
         if cfg.tls:
@@ -263,7 +265,7 @@ class MqttSink:
         self._sender = threads.start(self._send_loop, "ww-mqtt-sender")
         return self
 
-    def publish(self, detection) -> None:
+    def publish(self, detection: Detection) -> None:
         """Queue one detection for delivery (plain topic, plus the Hermes topic with hermes=True). Never blocks.
 
         While a Hermes toggleOff is in force (`enabled` is False) the event is dropped silently.
@@ -377,7 +379,7 @@ class MqttSink:
             for topic, payload in event.messages:
                 # QoS 1: paho keeps the message (and re-sends it after a reconnect) even if the connection just
                 # dropped and this returns MQTT_ERR_NO_CONN, so the event is never lost between here and the broker.
-                mids.append(client.publish(topic, payload, qos=1).mid)
+                mids.append(client.publish(topic, payload, qos=1).mid)  # type: ignore[union-attr]
             with self._cond:
                 for mid in mids:
                     if mid in self._early:

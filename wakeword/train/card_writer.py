@@ -8,11 +8,10 @@ import yaml
 
 from ..features import FrontEndConfig
 from ..model.card import ModelCard
-from ..model.geometry import StepGeometry
+from ..model.geometry import SEED, StepGeometry
 from .recipe import Recipe
 
-SHAPES = {"window": [1, 15, 101], "state1": [1, 128], "state2": [1, 128],
-          "probability": [1, 1], "state1_out": [1, 128], "state2_out": [1, 128]}
+SHAPES = SEED.tensor_shapes
 
 
 def step_card(model_path: Path, tensors: dict[str, str], name: str) -> ModelCard:
@@ -34,10 +33,8 @@ def _recipe_ref(recipe: Recipe) -> str:
     return f"recipes/{recipe.name}.yaml"
 
 
-def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, variant: str, shipped: bool,
-               validation: dict | None = None) -> None:
-    """Card for one exported variant (`model` float32, `model_int8`); the shipped one is named after the recipe.
-    `validation` is the validate stage's record, where several training draws were trained and one kept."""
+def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, variant: str, shipped: bool) -> None:
+    """Card for one exported variant (`model` float32, `model_int8`); the shipped one is named after the recipe."""
     export = json.loads((export_dir / "export.json").read_text())
     fe, g = FrontEndConfig(), StepGeometry()
     tensors = export[variant]["tensors"]
@@ -49,7 +46,8 @@ def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, vari
         "license": recipe.license,
         "model_file": f"{name}.tflite",
         "weights": "int8 (dynamic-range quantized), float32 I/O" if variant == "model_int8" else "float32",
-        "architecture": "seed CRNN: Conv1D(196,15,s4)+BN+ReLU, GRU(128), GRU(128), per-step Dense(1, sigmoid); "
+        "architecture": f"seed CRNN: Conv1D({SEED.filters},{SEED.kernel},s{SEED.stride})+BN+ReLU, GRU({SEED.units}), "
+                        f"GRU({SEED.units}), per-step Dense(1, sigmoid); "
                         "streaming step model with explicit GRU states, BatchNorm folded, builtin ops only",
         "frontend": {"sample_rate": fe.sample_rate, "n_fft": fe.n_fft, "hop": fe.hop, "log_floor": fe.log_floor,
                      "window": "hann (periodic)", "features": "log10 power"},
@@ -61,15 +59,9 @@ def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, vari
         "training": {"recipe": _recipe_ref(recipe), "seed": recipe.seed,
                      "data": "positives: synthetic voices only (offline TTS engines, see recipe); negatives: synthetic "
                              "speech, and the real speech the recipe names (real_negative_dirs; real_speech_dir: dev-half "
-                             "speakers only, wakeword/train/real_speech.py)",
+                             "speakers only, wakeword/train/data/real_speech.py)",
                      "held_out_voice_families": recipe.holdout_families,
-                     "run": validation["picked_run"] if validation else recipe.training.run},
+                     "run": recipe.training.run},
     }
-    if validation:
-        card["training"]["draw_selection"] = {
-            "why": validation["why"],
-            "validation_score_by_run": {row["run"]: row["score"] for row in validation["draws"]},
-            "validation_set": "voices in no training or held-out list, unseen sentences (wakeword/train/validate.py); "
-                              "score = mean FRR at 0.5/1/2 FA/h, 10 dB"}
     header = f"# Model card for {name}.tflite, written by `wakeword train recipes/{recipe.name}.yaml`.\n"
     path.write_text(header + yaml.safe_dump(card, sort_keys=False, width=110))

@@ -13,17 +13,19 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from .. import evaluation as ev
+from ..audio.signal import SR, background, normalize, rms
 from ..detector import DetectorConfig
 from ..engine import Engine
 from ..model.card import ModelCard
 from .card_writer import step_card
-from .voices import Voice
+from .data.clips import load_audio
+from .data.voices import Voice
 
 BASE = DetectorConfig(threshold=0.5, smoothing=3, patience=2, refractory_s=2.0)
 DEFAULT_TARGET = 0.5  # FA/h whose operating point becomes the card's default threshold
@@ -53,23 +55,23 @@ def negative_blocks(hours: float, speech: list[np.ndarray], noise_pool: list[np.
     deals: its hours reuse ~2,200 clips, and drawn with replacement some recur far more often than others (one
     recurred 6 times in 5 h where the mean was 2), so one confusable clip alone could set the 0.5 FA/h threshold.
     Mining draws with replacement (its pool is large enough that repeats are rare)."""
-    n = int(block_s * ev.SR)
+    n = int(block_s * SR)
     dealt = deal_indices(len(speech), rng) if deal else None
     for _ in range(int(np.ceil(hours * 3600 / block_s))):
-        bg = ev.background(n, noise_pool, rng)
+        bg = background(n, noise_pool, rng)
         sp = np.zeros(n, np.float32)
-        pos = int(rng.uniform(0, 2) * ev.SR)
+        pos = int(rng.uniform(0, 2) * SR)
         while pos < n and speech:
             c = speech[next(dealt) if dealt else rng.integers(len(speech))]
             seg = c[: n - pos]
-            sp[pos:pos + len(seg)] += seg / max(ev.rms(c), 1e-4)
-            pos += len(c) + int(rng.uniform(0.2, 2.5) * ev.SR)
-        yield ev.level(sp + bg * 10 ** (-rng.uniform(5, 25) / 20) if speech else bg)
+            sp[pos:pos + len(seg)] += seg / max(rms(c), 1e-4)
+            pos += len(c) + int(rng.uniform(0.2, 2.5) * SR)
+        yield normalize(sp + bg * 10 ** (-rng.uniform(5, 25) / 20) if speech else bg)
 
 
 def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.ndarray], sentences: list[np.ndarray],
                     bg_dir: Path, out_dir: Path, pos_voices: list[str] | None = None,
-                    real_tuning: list[np.ndarray] = ()) -> dict:
+                    real_tuning: Sequence[np.ndarray] = ()) -> dict:
     """The evaluate stage: the exported `variant` through the runtime Engine."""
     card = exported_card(export_dir, recipe.name, variant)
     engine = Engine([card], detector=asdict(BASE))
@@ -89,16 +91,14 @@ def real_fa_rows(real: dict[str, np.ndarray], base: DetectorConfig, card: ModelC
 
 def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarray]], np.ndarray],
                     pos_clips: list[np.ndarray], sentences: list[np.ndarray], bg_dir: Path, out_dir: Path,
-                    pos_voices: list[str] | None = None, real_tuning: list[np.ndarray] = ()) -> dict:
+                    pos_voices: list[str] | None = None, real_tuning: Sequence[np.ndarray] = ()) -> dict:
     """Score `scores` (audio blocks of one continuous stream -> per-step probabilities on `card`'s step geometry) on
     the held-out streams, pick the card's detector and write results.json and the plots into `out_dir`.
 
     Separate from the stage so that benchmarks/heldout_eval.py can score other models (one shipped before, or the
     mean of several) on exactly the same streams."""
-    from .pipeline import _load_list
-
-    music = _load_list(bg_dir / "music_eval.npz")
-    real = _load_list(bg_dir / "real_eval.npz")
+    music = load_audio(bg_dir / "music_eval.npz")
+    real = load_audio(bg_dir / "real_eval.npz")
     cfg = recipe.evaluation
 
     positives, streams = {}, {}
@@ -107,32 +107,33 @@ def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarr
         streams[f"{snr:g}db"] = st
         positives[f"{snr:g}db"] = (scores([st.audio]), st.spans)
     rng = np.random.default_rng(recipe.seed + 7)
-    blocks = tqdm(negative_blocks(cfg.negative_hours, sentences + real, music, rng, deal=True), total=int(np.ceil(cfg.negative_hours * 60)),
-                  desc="evaluating negatives (min)")
+    blocks = tqdm(negative_blocks(cfg.negative_hours, sentences + real, music, rng, deal=True),
+                  total=int(np.ceil(cfg.negative_hours * 60)), desc="evaluating negatives (min)")
     neg = scores(blocks)
     neg_hours = len(neg) * card.geometry.step_seconds / 3600
 
-    real = {}
+    real_probs = {}
     for label, snr in REAL_CONDITIONS.items() if real_tuning else ():
-        blocks = ev.with_noise(ev.concatenated(real_tuning), snr, music, np.random.default_rng(recipe.seed + 11))
-        real[label] = scores(blocks)
-    real_hours = len(next(iter(real.values()))) * card.geometry.step_seconds / 3600 if real else 0.0
-    fa_keys = ["fa_per_hour"] + [f"fa_per_hour_{label}" for label in real]
+        blocks = ev.with_noise(ev.concatenated(list(real_tuning)), snr, music, np.random.default_rng(recipe.seed + 11))
+        real_probs[label] = scores(blocks)
+    real_hours = len(next(iter(real_probs.values()))) * card.geometry.step_seconds / 3600 if real_probs else 0.0
+    fa_keys = ["fa_per_hour"] + [f"fa_per_hour_{label}" for label in real_probs]
 
     ref = "10db" if "10db" in positives else next(iter(positives))
     candidates = []
     for smoothing, patience in DETECTOR_GRID:
         base = BASE.replace(smoothing=smoothing, patience=patience)
         curve = ev.sweep(positives, neg, base, card.geometry)
-        if real:
-            curve = [{**row, **extra} for row, extra in zip(curve, real_fa_rows(real, base, card))]
+        if real_probs:
+            curve = [{**row, **extra} for row, extra in zip(curve, real_fa_rows(real_probs, base, card))]
         operating = ev.operating_points(curve, cfg.fa_per_hour, ref, fa_keys)
         pick = operating.get(f"{DEFAULT_TARGET:g}") or (next(iter(operating.values())) if operating else None)
         rank = (pick[f"frr_{ref}"], pick[f"latency_p50_{ref}"] or 0.0) if pick else (1.0, 0.0)
         candidates.append((rank, base, curve, operating, pick))
     _, base, curve, operating, pick = min(candidates, key=lambda c: c[0])
     # No threshold within even the loosest target: the one with the fewest false accepts on the worst set.
-    threshold = pick["threshold"] if pick else min(curve, key=lambda r: (max(r[k] for k in fa_keys), -r["threshold"]))["threshold"]
+    fewest = min(curve, key=lambda r: (max(r[k] for k in fa_keys), -r["threshold"]))
+    threshold = pick["threshold"] if pick else fewest["threshold"]
     detector = asdict(base.replace(threshold=threshold, rearm_threshold=round(threshold / 2, 3)))
 
     accuracy = {
@@ -142,10 +143,10 @@ def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarr
         "negatives": f"{neg_hours:.2f} h of continuous negative audio never used in training: {len(sentences)} held-out TTS "
                      f"sentences and {len(real)} held-out real recordings (each used once before any is used again), over "
                      f"held-out music/noise at 5-25 dB; false accepts counted with a {ev.LOCKOUT_S:g} s lockout",
-        "real_negatives": (f"{real_hours:.2f} h of real speech by the dev-half tuning speakers (real_speech.py: WUW Corpus II "
-                           f"telephone calls and Speech Commands words, {len(real_tuning)} utterances without the phrase), "
-                           f"alone and at 10 dB over held-out music/noise; the threshold keeps FA/h within the target on "
-                           f"both") if real else "none",
+        "real_negatives": (f"{real_hours:.2f} h of real speech by the dev-half tuning speakers (data/real_speech.py: "
+                           f"WUW Corpus II telephone calls and Speech Commands words, {len(real_tuning)} utterances "
+                           f"without the phrase), alone and at 10 dB over held-out music/noise; the threshold keeps FA/h "
+                           f"within the target on both") if real_probs else "none",
         "detector_choice": {f"smoothing {c[1].smoothing}, patience {c[1].patience}":
                             {"frr": round(c[0][0], 4), "latency_p50_s": round(c[0][1], 3)} for c in candidates},
         "operating_points": {f"{k} FA/h": {"threshold": v["threshold"],
@@ -185,7 +186,7 @@ def _example_plot(path: Path, stream: ev.PositiveStream, probs: np.ndarray, card
     from ..features import spectrogram
 
     start, end = stream.spans[0][0] - 1.0, stream.spans[min(2, len(stream.spans) - 1)][1] + 1.5
-    spec = spectrogram(stream.audio[int(start * ev.SR):int(end * ev.SR)])
+    spec = spectrogram(stream.audio[int(start * SR):int(end * SR)])
     t = card.geometry.step_end_times(len(probs))
     sel = (t >= start) & (t <= end)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)

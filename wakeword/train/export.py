@@ -1,19 +1,26 @@
-"""Export a trained Keras model as the runtime's streaming step model (float32 and int8 TFLite).
+"""The export stage: a trained Keras model as the runtime's streaming step model (float32 and int8 TFLite).
 
 The step model takes one conv window (1, 15, 101) and both GRU states (1, 128) and returns the
-probability and the new states. It is written from the Keras weights (BatchNorm folded into the next
-linear map), so it is the same function as the full model, step by step; `verify_step_model` checks it.
+probability and the new states (geometry.SEED's shapes). It is written from the Keras weights (BatchNorm
+folded into the next linear map), so it is the same function as the full model, step by step; `export_all`
+checks that by running each export through the runtime's own StepModel against the Keras model.
 Conversion enables TFLITE_BUILTINS + SELECT_TF_OPS as the seed did, and the export fails if any Flex op
 ended up in the result, so the model runs on every pip-installable interpreter.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..model.flatbuffer import flex_ops
-from .keras_model import KERNEL, N_BINS, UNITS
+from ..model.geometry import SEED
+from ..model.runner import StepModel
+from .card_writer import step_card
+
+KERNEL, N_BINS, UNITS = SEED.kernel, SEED.n_bins, SEED.units
 
 EPS_DEFAULT = 1e-3
 
@@ -52,24 +59,6 @@ def fold_weights(model) -> StepWeights:
     s3, t3 = _bn_affine(L["bn3"])
     dw, db = [np.asarray(w, np.float64) for w in L["dense"].get_weights()]
     return StepWeights(conv_w, conv_b, grus, (dw * s3[:, None]).astype(np.float32), (db + t3 @ dw).astype(np.float32))
-
-
-def step_numpy(w: StepWeights, window: np.ndarray, h1: np.ndarray, h2: np.ndarray):
-    """Reference step in numpy (float64), the same maths the TFLite step model runs."""
-    def sig(v):
-        return 1 / (1 + np.exp(-v))
-
-    x = np.maximum(window.reshape(1, -1) @ w.conv_w + w.conv_b, 0)
-    states = []
-    for (W, U, bi, br), h in zip(w.gru, (h1, h2)):
-        xi, hr = x @ W + bi, h @ U + br
-        z = sig(xi[:, :UNITS] + hr[:, :UNITS])
-        r = sig(xi[:, UNITS:2 * UNITS] + hr[:, UNITS:2 * UNITS])
-        c = np.tanh(xi[:, 2 * UNITS:] + r * hr[:, 2 * UNITS:])
-        h = z * h + (1 - z) * c
-        states.append(h)
-        x = h
-    return sig(x @ w.dense_w + w.dense_b), states[0], states[1]
 
 
 def _step_module(w: StepWeights):
@@ -132,3 +121,41 @@ def signature_tensors(model_bytes: bytes) -> dict[str, str]:
     mapping = {k: names[v] for k, v in sig["inputs"].items()}
     mapping.update({k: names[v] for k, v in sig["outputs"].items()})
     return mapping
+
+
+def max_step_error(path: Path, tensors: dict[str, str], features: np.ndarray, reference: np.ndarray) -> float:
+    """max |p_step - p_keras| of the step model at `path`, run by the runtime's StepModel over each feature
+    sequence in `features` (the Keras model's per-step probabilities are `reference`)."""
+    model = StepModel(step_card(path, tensors, path.stem))
+    worst = 0.0
+    for seq, ref in zip(features, reference):
+        model.reset()
+        worst = max(worst, float(np.abs(model.process_frames(np.asarray(seq, np.float32)) - ref).max()))
+    return worst
+
+
+def export_all(keras_path: Path, out_dir: Path, features_dir: Path | None = None) -> dict:
+    """Both variants (`model` float32, `model_int8`) and `export.json` (their size, tensors and error against
+    Keras on a few training windows); raises if the float32 one differs by more than 1e-4."""
+    import keras
+
+    model = keras.models.load_model(keras_path, compile=False)
+    weights = fold_weights(model)
+    report: dict = {}
+    if features_dir is not None and (features_dir / "x.npy").exists():
+        sample = np.asarray(np.load(features_dir / "x.npy", mmap_mode="r")[:3], np.float32)
+    else:
+        sample = np.random.default_rng(0).normal(-4, 2, (2, 200, N_BINS)).astype(np.float32)
+    reference = model.predict(sample, verbose=0)[..., 0]
+    for label, quant in (("model", False), ("model_int8", True)):
+        data = convert(weights, quantize=quant)
+        path = out_dir / f"{label}.tflite"
+        path.write_bytes(data)
+        tensors = signature_tensors(data)
+        diff = max_step_error(path, tensors, sample, reference)
+        report[label] = {"bytes": len(data), "max_abs_diff_vs_keras": diff, "tensors": tensors}
+        print(f"{label}: {len(data) / 1e6:.2f} MB, max |step - keras| = {diff:.2e}")
+    if report["model"]["max_abs_diff_vs_keras"] > 1e-4:
+        raise RuntimeError(f"float32 step model disagrees with Keras by {report['model']['max_abs_diff_vs_keras']:.2e} (> 1e-4)")
+    (out_dir / "export.json").write_text(json.dumps(report, indent=1))
+    return report

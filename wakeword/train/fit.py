@@ -33,64 +33,12 @@ def warp_frequencies(x: np.ndarray, factors: np.ndarray) -> np.ndarray:
     return out
 
 
-def tilt_spectra(x: np.ndarray, db: np.ndarray) -> np.ndarray:
-    """Add a linear slope across frequency to log10-power spectrograms (batch, frames, bins): window i rises by
-    db[i] decibels from its lowest to its highest bin (negative: darker). Held-out voices the model misses most
-    are far darker than the training voices (RHVoice clb: spectral centroid ~280 Hz against 350-1700 Hz), and a
-    cheap microphone or a wall colours every voice; a new slope every epoch covers that range."""
-    ramp = (np.arange(x.shape[-1], dtype=np.float32) / (x.shape[-1] - 1) - 0.5)[None, None, :]
-    return x + (db.astype(np.float32) / 10)[:, None, None] * ramp
-
-
-def AverageLastEpochs(last: int, epochs: int):
-    """Keras callback: at the end of training, replace the weights by their mean over the last `last` epochs.
-
-    Strict operating points swing a lot from one checkpoint to the next while the validation loss barely moves
-    (notes/data.md); the mean of the last few sits in the middle of the region they explore. Batch-norm moving
-    statistics are averaged too."""
-    import keras
-
-    class Average(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None) -> None:
-            self.sum, self.count = None, 0
-
-        def on_epoch_end(self, epoch: int, logs=None) -> None:
-            if epoch >= epochs - last:
-                w = [np.asarray(v, np.float64) for v in self.model.get_weights()]
-                self.sum = w if self.sum is None else [a + b for a, b in zip(self.sum, w)]
-                self.count += 1
-
-        def on_train_end(self, logs=None) -> None:
-            if self.count:
-                self.model.set_weights([(a / self.count).astype(np.float32) for a in self.sum])
-                print(f"weights averaged over the last {self.count} epochs")
-
-    return Average()
-
-
-def step_loss(max_pool: float):
-    """Per-step binary cross-entropy, plus `max_pool` times a max-pooling term per window.
-
-    The detector fires on a window's highest step, and the strict operating points are set by a few such peaks:
-    a positive window only needs one confident step inside its label span, and a negative window's loss is
-    that of its worst step. Per-step cross-entropy alone spends most of its gradient on easy steps (every
-    step of the label span, every quiet step of a negative); the max-pooling term (max-pooling loss for
-    keyword spotting, Hou et al. 2019) puts it on the steps the detector acts on."""
+def step_loss(y_true, y_pred):
+    """Per-step binary cross-entropy, averaged per window: every step of a window is labelled (mixing.make_window)."""
     import keras
     from keras import ops
 
-    def loss(y_true, y_pred):
-        per_step = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=-1)
-        if not max_pool:
-            return per_step
-        p = ops.clip(y_pred, 1e-7, 1 - 1e-7)
-        positive = ops.max(y_true, axis=(1, 2))
-        best_in_label = ops.max(p * y_true, axis=(1, 2))
-        worst = ops.max(p, axis=(1, 2))
-        pooled = -positive * ops.log(ops.maximum(best_in_label, 1e-7)) - (1 - positive) * ops.log(1 - worst)
-        return per_step + max_pool * pooled
-
-    return loss
+    return ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=-1)
 
 
 def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initial: Path | None = None) -> None:
@@ -124,8 +72,6 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
             yb = np.stack([ys[owner[j]][local[j]] for j in sel])[..., None]
             if self.shuffle and cfg.freq_warp:
                 xb = warp_frequencies(xb, self.rng.uniform(1 - cfg.freq_warp, 1 + cfg.freq_warp, len(xb)))
-            if self.shuffle and cfg.spectral_tilt:
-                xb = tilt_spectra(xb, self.rng.uniform(-cfg.spectral_tilt, cfg.spectral_tilt, len(xb)))
             return xb, yb
 
         def on_epoch_end(self) -> None:
@@ -135,11 +81,10 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
     model = keras.models.load_model(initial, compile=False) if initial else build(cfg.dropout)
     steps = len(Batches(train_idx, False)) * cfg.epochs
     lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss=step_loss(cfg.max_pool_loss),
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=step_loss,
                   metrics=[keras.metrics.AUC(name="auc"), keras.metrics.Recall(name="recall"),
                            keras.metrics.Precision(name="precision")])
-    callbacks = [AverageLastEpochs(cfg.average_last, cfg.epochs)] if cfg.average_last > 1 else []
     hist = model.fit(Batches(train_idx, True), validation_data=Batches(val_idx, False) if n_val else None,
-                     epochs=cfg.epochs, verbose=1 if sys.stdout.isatty() else 2, callbacks=callbacks)
+                     epochs=cfg.epochs, verbose=1 if sys.stdout.isatty() else 2)
     model.save(out_dir / "model.keras")
     (out_dir / "history.json").write_text(json.dumps({k: [float(v) for v in vs] for k, vs in hist.history.items()}, indent=1))

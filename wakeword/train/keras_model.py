@@ -6,7 +6,7 @@ A plain Dense on the 3-D tensor (not TimeDistributed) keeps conversion free of p
 """
 from __future__ import annotations
 
-N_BINS, KERNEL, STRIDE, FILTERS, UNITS = 101, 15, 4, 196, 128
+from ..model.geometry import SEED
 
 # Parameter counts of DESIGN.md, checked by tests/test_train.py.
 EXPECTED_PARAMS = {"conv": 297_136, "bn1": 784, "gru1": 125_184, "bn2": 512, "gru2": 99_072, "bn3": 512, "dense": 129}
@@ -16,15 +16,15 @@ def build(dropout: float = 0.5, n_frames: int | None = None):
     import keras
     from keras import layers
 
-    inp = keras.Input((n_frames, N_BINS), name="spectrogram")
-    x = layers.Conv1D(FILTERS, KERNEL, strides=STRIDE, padding="valid", name="conv")(inp)
+    inp = keras.Input((n_frames, SEED.n_bins), name="spectrogram")
+    x = layers.Conv1D(SEED.filters, SEED.kernel, strides=SEED.stride, padding="valid", name="conv")(inp)
     x = layers.BatchNormalization(name="bn1")(x)
     x = layers.Activation("relu")(x)
     x = layers.Dropout(dropout)(x)
-    x = layers.GRU(UNITS, return_sequences=True, reset_after=True, name="gru1")(x)
+    x = layers.GRU(SEED.units, return_sequences=True, reset_after=True, name="gru1")(x)
     x = layers.Dropout(dropout)(x)
     x = layers.BatchNormalization(name="bn2")(x)
-    x = layers.GRU(UNITS, return_sequences=True, reset_after=True, name="gru2")(x)
+    x = layers.GRU(SEED.units, return_sequences=True, reset_after=True, name="gru2")(x)
     x = layers.Dropout(dropout)(x)
     x = layers.BatchNormalization(name="bn3")(x)
     x = layers.Dropout(dropout)(x)

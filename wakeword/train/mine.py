@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import evaluation as ev
+from ..audio.signal import SR
 from ..engine import Engine
 from ..features import spectrogram
 from ..model.card import ModelCard
@@ -50,15 +51,15 @@ def mine(keras_path: Path, out_dir: Path, cfg: Mining, speech: list[np.ndarray],
     engine = Engine([card])
     geom = card.geometry
     rng = np.random.default_rng(seed)
-    n_win = int(mixing.window_s * ev.SR)
+    n_win = int(mixing.window_s * SR)
     windows, scanned, n_peaks = [], 0.0, 0
     blocks = negative_blocks(cfg.hours, speech, music, rng)
     for block in tqdm(blocks, total=int(np.ceil(cfg.hours * 60)), desc="mining"):
         probs = ev.probabilities(engine, [block])["scorer"]
-        scanned += len(block) / ev.SR
+        scanned += len(block) / SR
         for p in peaks(probs, cfg.min_prob):
             n_peaks += 1
-            end = int((geom.step_end_time(p) + rng.uniform(0.05, 0.4)) * ev.SR)
+            end = int((geom.step_end_time(p) + rng.uniform(0.05, 0.4)) * SR)
             if n_win <= end <= len(block):
                 windows.append(block[end - n_win:end])
         if len(windows) >= cfg.max_windows:

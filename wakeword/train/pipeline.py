@@ -1,36 +1,26 @@
-"""`wakeword train RECIPE.yaml`: the whole pipeline as cached stages.
+"""`wakeword train RECIPE.yaml`: the whole pipeline as cached stages (cache.py), run in order.
 
-Each stage writes into `<cache>/<recipe name>/<stage>-<key>/`, where the key hashes the recipe parts the
-stage reads and the keys of the stages before it; a finished stage leaves a `done` marker, so a rerun (or
-a session that was cut off) only redoes what changed or never finished. A fixed recipe seed makes every
-random choice reproducible.
+The recipe's data (clip sets, backgrounds, training windows) comes from dataset.py; this module runs the model's
+stages after it: train → mine → fine-tune → export → evaluate, then installs the model and its card. A fixed
+recipe seed makes every random choice reproducible.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
-import multiprocessing
 import os
 import shutil
 import sys
 import time
-import zlib
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
-import numpy as np
 import yaml
 
-from ..model.geometry import StepGeometry
-from . import backgrounds, clips, confusables, real_speech, validate
-from .recipe import Recipe, stage_key
-from .neural_voices import KOKORO_EN_STYLES
-from .voices import ENGINE_REVISIONS, Voice, available_voices
+from . import dataset
+from .cache import PIPELINE_VERSION, Stage, stage_key
+from .data.clips import ClipSet, load_audio
+from .recipe import Recipe
 
-PIPELINE_VERSION = 2
 # Bumped when the evaluate stage scores the same model differently, so its cached results are redone without
 # retraining anything. 2: the negative streams deal their clips (evaluate.negative_blocks).
 EVALUATION_REVISION = 2
@@ -38,155 +28,29 @@ EVALUATION_REVISION = 2
 # the same CPU (XNNPACK), probabilities within ~5e-3 of the float model, and it is the one evaluated and
 # whose accuracy the card states. The float32 twin goes to models/reports/<name>/ with its own card.
 SHIPPED, OTHER = "model_int8", "model"
+MODEL_STAGES = ("train", "mine", "finetune", "export", "evaluate")
 
 
-class Stage:
-    def __init__(self, root: Path, name: str, key: str) -> None:
-        self.name, self.key = name, key
-        self.dir = root / f"{name}-{key}"
-
-    @property
-    def done(self) -> bool:
-        return (self.dir / "done").exists()
-
-    def run(self, fn: Callable[[Path], None]) -> "Stage":
-        if self.done:
-            print(f"[{self.name}] cached ({self.dir})")
-            return self
-        if self.dir.exists():
-            shutil.rmtree(self.dir)
-        self.dir.mkdir(parents=True)
-        t0 = time.time()
-        print(f"[{self.name}] running -> {self.dir}")
-        fn(self.dir)
-        (self.dir / "done").write_text(f"{time.time() - t0:.1f}\n")
-        print(f"[{self.name}] done in {time.time() - t0:.0f} s")
-        return self
+def model_stages(recipe: Recipe, cache_dir: str | Path, features_key: str, quick: bool = False) -> dict[str, Stage]:
+    """The stages after the features, by name, each keyed by the one before it and its part of the recipe."""
+    root, v = Path(cache_dir) / recipe.name, PIPELINE_VERSION
+    train = Stage(root, "train", stage_key(v, features_key, recipe.training, recipe.seed))
+    mine = Stage(root, "mine", stage_key(v, train.key, recipe.mining))
+    finetune = Stage(root, "finetune", stage_key(v, mine.key))
+    export = Stage(root, "export", stage_key(v, finetune.key))
+    evaluate = Stage(root, "evaluate", stage_key(v, export.key, recipe.evaluation, quick, EVALUATION_REVISION,
+                                                 *dataset.real_speech_key(recipe)))
+    return dict(zip(MODEL_STAGES, (train, mine, finetune, export, evaluate)))
 
 
-def backgrounds_stage(recipe: Recipe, cache_dir: str | Path, quick: bool = False) -> Stage:
-    """The music and real-recording stage a recipe trains and evaluates with (shared by recipes with the same
-    real negative directories); benchmarks read the held-out halves from it."""
-    return Stage(Path(cache_dir) / "shared", "backgrounds", stage_key(PIPELINE_VERSION, recipe.real_negative_dirs, quick))
-
-
-def split_voices(recipe: Recipe, voices: list[Voice]) -> tuple[list[Voice], list[Voice]]:
-    held = set(recipe.holdout_families)
-    return [v for v in voices if v.family not in held], [v for v in voices if v.family in held]
-
-
-def recipe_voices(recipe: Recipe) -> list[Voice]:
-    """The installed voices a recipe uses: Kokoro's English styles only where it asks for them."""
-    return [v for v in available_voices() if recipe.synthesis.kokoro_english or v.name not in KOKORO_EN_STYLES]
-
-
-def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False,
-                announce: bool = False) -> dict[str, tuple[Stage, list]]:
-    """Every clip set a recipe synthesizes, as (stage, jobs) by name; the stage key is the exact job list, so a
-    benchmark that asks for a recipe's held-out clips gets the very set its pipeline made (or none)."""
-    voices = recipe_voices(recipe)
-    if not voices:
-        raise SystemExit("no TTS voice is usable: run script/install-voices")
-    train_voices, eval_voices = split_voices(recipe, voices)
-    if not eval_voices:  # hold out at least one family so evaluation never scores a voice it trained on
-        fam = sorted({v.family for v in voices})[-1]
-        train_voices, eval_voices = [v for v in voices if v.family != fam], [v for v in voices if v.family == fam]
-    if announce:
-        print(f"voices: {len(train_voices)} training setups, {len(eval_voices)} held-out setups "
-              f"({', '.join(sorted({v.family for v in eval_voices}))})")
-    s = recipe.synthesis
-    root = Path(cache_dir) / recipe.name
-    shared = Path(cache_dir) / "shared"  # stages that do not depend on the phrase, reused by every recipe
-
-    def set_rng(name: str) -> np.random.Generator:
-        return np.random.default_rng([recipe.seed, zlib.crc32(name.encode())])
-
-    # Sentences do not depend on the phrase (sentences that contain it are filtered out when used), so every
-    # recipe with the same seed shares them; each clip set is a stage of its own, keyed by its exact jobs.
-    # Validation sentences, when draws are validated, come after all others in the same order (the others keep theirs).
-    n_val = recipe.validation.sentence_clips if recipe.training.draws > 1 else 0
-    train_texts, eval_texts, mining_texts, val_texts, _ = sentence_texts(recipe, n_val)
-    lexicon = confusables.lexicon(shared / "lexicon-quick.tsv", 3000) if quick else confusables.lexicon(shared / "lexicon.tsv")
-    sound_alikes = confusables.phrases(recipe.phrase_texts[0], lexicon, clips.phrase_words(recipe.phrase_texts, []),
-                                       max(1, s.confusable_clips // 4), set_rng("confusables"), rhythm=s.rhythm_alikes)
-    sets = {
-        "positives": (root, clips.phrase_jobs(train_voices, s.positives_per_voice, recipe.texts_for, set_rng("positives"))),
-        "eval_positives": (root, clips.spread_jobs(eval_voices, recipe.texts_for, s.eval_positive_clips,
-                                                   set_rng("eval_positives"))),
-        "near_misses": (root, clips.spread_jobs(train_voices, recipe.near_misses or ["hey"], s.near_miss_clips,
-                                                set_rng("near_misses"))),
-        "confusables": (root, clips.spread_jobs(train_voices, sound_alikes or ["hey"], s.confusable_clips,
-                                                set_rng("confusables"))),
-        "sentences": (shared, clips.spread_jobs(train_voices, list(train_texts), s.sentence_clips, set_rng("s"))),
-        "eval_sentences": (shared, clips.spread_jobs(voices, list(eval_texts), s.eval_sentence_clips, set_rng("e"))),
-        "mining_sentences": (shared, clips.spread_jobs(train_voices, list(mining_texts), s.mining_sentence_clips,
-                                                       set_rng("m"))),
-    }
-    if n_val:
-        sets["validation_positives"] = (root, validate.positive_jobs(recipe, per_text=1 if quick else validate.POSITIVE_DRAWS))
-        sets["validation_sentences"] = (shared, clips.spread_jobs(train_voices, list(val_texts), n_val, set_rng("v")))
-    return {name: (Stage(where, f"clips_{name}", stage_key(PIPELINE_VERSION, name, jobs, ENGINE_REVISIONS)), jobs)
-            for name, (where, jobs) in sets.items()}
-
-
-def sentence_texts(recipe: Recipe, validation: int, extra: int = 0) -> list[np.ndarray]:
-    """The recipe's sentence texts, one order cut into consecutive slices: training, evaluation, mining, the
-    `validation` set, and `extra` after all of them (for checks that need sentences no stage uses)."""
-    s = recipe.synthesis
-    counts = [s.sentence_clips, s.eval_sentence_clips, s.mining_sentence_clips, validation]
-    texts = clips.sentences(sum(counts) + extra, np.random.default_rng([recipe.seed, zlib.crc32(b"sentences")]))
-    return np.split(np.array(texts, object), np.cumsum(counts))
-
-
-def mix_windows(dirpath: Path, recipe: Recipe, load: Callable[[str], list[np.ndarray]], backgrounds_dir: Path,
-                n_pos: int, n_neg: int, seed: int) -> None:
-    """Training windows (`x.npy`, `y.npy` in `dirpath`) mixed by `mixing.make_features` from the clip sets `load`
-    gives by name, the training halves of the backgrounds stage's real recordings and music, and room impulse
-    responses."""
-    from .mixing import Sources, make_features
-
-    src = Sources(positives=load("positives"), near_misses=load("near_misses") + load("confusables"),
-                  sentences=load("sentences"),
-                  real_speech=_load_list(backgrounds_dir / "real_train.npz") + real_negatives(recipe, "training"),
-                  music=_load_list(backgrounds_dir / "music_train.npz"),
-                  irs=backgrounds.impulse_responses(np.random.default_rng(seed)))
-    x, y = make_features(src, recipe.mixing, StepGeometry(), n_pos, n_neg, seed + 1)
-    dirpath.mkdir(parents=True, exist_ok=True)
-    np.save(dirpath / "x.npy", x)
-    np.save(dirpath / "y.npy", y)
-
-
-def real_negatives(recipe: Recipe, part: str) -> list[np.ndarray]:
-    """The recipe's real-speech `part` (real_speech.py) without the utterances that say its phrase; none when the
-    recipe names no real-speech folder."""
-    if not recipe.real_speech_dir:
-        return []
-    banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
-    return real_speech.negatives(real_speech.load(recipe.real_speech_dir, part), banned)
-
-
-def real_speech_key(recipe: Recipe) -> list:
-    """What the real negatives depend on, for stage keys: nothing at all when the recipe uses none (so keys of
-    recipes without real speech are what they were), else the folder's name and the dev cut."""
-    return [Path(recipe.real_speech_dir).name, real_speech.TUNING_SHARE] if recipe.real_speech_dir else []
-
-
-def fine_tune(recipe: Recipe, out: Path, trained: Path, features: Path, mined: Path,
-              extra: Sequence[Path] = ()) -> None:
-    """The fine-tune after mining: the trained model, again on the features (plus `extra` window sets) and
-    `mining.copies` copies of the mined windows, for `mining.epochs` at `mining.learning_rate`."""
+def fine_tune(recipe: Recipe, out: Path, trained: Path, features: Path, mined: Path) -> None:
+    """The fine-tune after mining: the trained model, again on the features and `mining.copies` copies of the
+    mined windows, for `mining.epochs` at `mining.learning_rate`."""
     from .fit import fit
 
     m = recipe.mining
     tune = dataclasses.replace(recipe.training, epochs=m.epochs, learning_rate=m.learning_rate)
-    fit([features, *extra] + [mined] * m.copies, out, tune, recipe.training_seed + 1, initial=trained)
-
-
-def make_clip_sets(stages: dict[str, tuple[Stage, list]]) -> dict[str, Path]:
-    """Synthesize the clip sets of `clip_stages` that are not cached yet; their `clips.npz` paths by name."""
-    for name, (st, jobs) in stages.items():
-        st.run(lambda d, name=name, jobs=jobs: clips.render(jobs, name).save(d / "clips.npz"))
-    return {name: st.dir / "clips.npz" for name, (st, _) in stages.items()}
+    fit([features] + [mined] * m.copies, out, tune, recipe.training_seed + 1, initial=trained)
 
 
 def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/train", stop_after: str | None = None,
@@ -198,158 +62,56 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
     root = Path(cache_dir) / recipe.name
     root.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
-    clip_dirs = make_clip_sets(clip_stages(recipe, cache_dir, quick, announce=True))
-    rng_seed = recipe.seed
-    banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
-
-    load = functools.partial(_load_clips, clip_dirs, banned)
-
-    def bg_stage(dirpath: Path) -> None:
-        music = [] if quick else backgrounds.music_tracks(Path(cache_dir) / "downloads")
-        real = backgrounds.real_clips(recipe.real_negative_dirs)
-        for label, items in (("music", music), ("real", real)):
-            tr, ev = backgrounds.split(items, eval_fraction=0.3 if label == "music" else 0.5)
-            _save_list(dirpath / f"{label}_train.npz", tr)
-            _save_list(dirpath / f"{label}_eval.npz", ev)
-
-    b_stage = backgrounds_stage(recipe, cache_dir, quick).run(bg_stage)
+    clip_dirs = dataset.make_clip_sets(dataset.clip_stages(recipe, cache_dir, quick, announce=True))
+    load = dataset.clip_loader(recipe, clip_dirs)
+    b_stage = dataset.backgrounds_stage(recipe, cache_dir, quick).run(
+        lambda d: dataset.write_backgrounds(d, recipe, cache_dir, quick))
     if stop_after == "backgrounds":
         return root
-
-    # Only the clip sets the features are mixed from: a new evaluation or mining set must not retrain the model.
-    clips_key = stage_key(*(str(clip_dirs[n]) for n in ("positives", "near_misses", "confusables", "sentences")))
-
-    def feat_stage(dirpath: Path) -> None:
-        m = recipe.mixing
-        mix_windows(dirpath, recipe, load, b_stage.dir, m.positive_windows, m.negative_windows, rng_seed + 1)
-
-    f_key = stage_key(PIPELINE_VERSION, clips_key, b_stage.key, recipe.mixing, *real_speech_key(recipe))
-    f_stage = Stage(root, "features", f_key).run(feat_stage)
+    m = recipe.mixing
+    f_stage = dataset.features_stage(recipe, cache_dir, clip_dirs, b_stage.key).run(
+        lambda d: dataset.mix_windows(d, recipe, load, b_stage.dir, m.positive_windows, m.negative_windows, recipe.seed + 1))
     if stop_after == "features":
         return root
+    st = model_stages(recipe, cache_dir, f_stage.key, quick)
 
-    runs = [recipe.training.run + k for k in range(recipe.training.draws)]
-    exports = _train_draws(Draw(recipe, root, f_stage, b_stage, clip_dirs, banned), runs)
-    if stop_after == "export":
-        return exports[0].dir
-    e_stage, validation = exports[0], None
-    if len(exports) > 1:
-        validation = _validate(recipe, root, runs, exports, b_stage, clip_dirs, load)
-        e_stage = exports[runs.index(validation["picked_run"])]
-
-    def eval_stage(dirpath: Path) -> None:
-        from .evaluate import evaluate_recipe
-
-        evaluate_recipe(recipe, e_stage.dir, SHIPPED, load("eval_positives"), load("eval_sentences"), b_stage.dir, dirpath,
-                        pos_voices=clips.ClipSet.load(clip_dirs["eval_positives"]).voices,
-                        real_tuning=real_negatives(recipe, "tuning"))
-
-    v_key = stage_key(PIPELINE_VERSION, e_stage.key, recipe.evaluation, quick, EVALUATION_REVISION, *real_speech_key(recipe))
-    v_stage = Stage(root, "evaluate", v_key).run(eval_stage)
-    _install(recipe, e_stage.dir, v_stage.dir, Path(out_dir), time.time() - t_start, validation)
-    return Path(out_dir)
-
-
-@dataclass(frozen=True)
-class Draw:
-    """What a training draw reads, as stages and paths, so that draws can run side by side in other processes."""
-    recipe: Recipe
-    root: Path
-    features: Stage
-    backgrounds: Stage
-    clip_dirs: dict[str, Path]
-    banned: set[str]
-
-
-def train_draw(d: Draw, run: int) -> Stage:
-    """train → mine → fine-tune → export for the draw with `training.run = run`; returns its export stage."""
-    recipe = dataclasses.replace(d.recipe, training=dataclasses.replace(d.recipe.training, run=run, draws=1))
-    root, f_stage, b_stage = d.root, d.features, d.backgrounds
-    load = functools.partial(_load_clips, d.clip_dirs, d.banned)
-
-    def train_stage(dirpath: Path) -> None:
+    def train(dirpath: Path) -> None:
         from .fit import fit
 
         fit([f_stage.dir], dirpath, recipe.training, recipe.training_seed)
 
-    t_stage = Stage(root, "train", stage_key(PIPELINE_VERSION, f_stage.key, recipe.training, recipe.seed)).run(train_stage)
-
-    def mine_stage(dirpath: Path) -> None:
+    def mine(dirpath: Path) -> None:
         from .mine import mine
 
-        mine(t_stage.dir / "model.keras", dirpath, recipe.mining,
+        mine(st["train"].dir / "model.keras", dirpath, recipe.mining,
              speech=load("mining_sentences") + load("sentences") + load("near_misses") + load("confusables")
-             + _load_list(b_stage.dir / "real_train.npz") + real_negatives(recipe, "training"),
-             music=_load_list(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=recipe.seed + 3)
+             + load_audio(b_stage.dir / "real_train.npz") + dataset.real_negatives(recipe, "training"),
+             music=load_audio(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=recipe.seed + 3)
 
-    m_stage = Stage(root, "mine", stage_key(PIPELINE_VERSION, t_stage.key, recipe.mining)).run(mine_stage)
+    def export(dirpath: Path) -> None:
+        from .export import export_all
 
-    def finetune_stage(dirpath: Path) -> None:
-        n, fresh = recipe.mining.fresh_windows, []
-        if n:
-            fresh = [dirpath / "fresh"]
-            mix_windows(fresh[0], recipe, load, b_stage.dir, n // 2, n - n // 2, recipe.seed + 4)
-        fine_tune(recipe, dirpath, t_stage.dir / "model.keras", f_stage.dir, m_stage.dir, extra=fresh)
-        if fresh:
-            shutil.rmtree(fresh[0])  # ~80 kB a window, and the seed makes them again
+        export_all(st["finetune"].dir / "model.keras", dirpath, f_stage.dir)
 
-    ft_stage = Stage(root, "finetune", stage_key(PIPELINE_VERSION, m_stage.key)).run(finetune_stage)
+    def evaluate(dirpath: Path) -> None:
+        from .evaluate import evaluate_recipe
 
-    def export_stage(dirpath: Path) -> None:
-        from .export_stage import export_all
+        evaluate_recipe(recipe, st["export"].dir, SHIPPED, load("eval_positives"), load("eval_sentences"), b_stage.dir,
+                        dirpath, pos_voices=ClipSet.load(clip_dirs["eval_positives"]).voices,
+                        real_tuning=dataset.real_negatives(recipe, "tuning"))
 
-        export_all(ft_stage.dir / "model.keras", dirpath, recipe, f_stage.dir)
-
-    return Stage(root, "export", stage_key(PIPELINE_VERSION, ft_stage.key)).run(export_stage)
-
-
-def _tf_threads(n: int) -> None:
-    os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(n)
+    st["train"].run(train)
+    st["mine"].run(mine)
+    st["finetune"].run(lambda d: fine_tune(recipe, d, st["train"].dir / "model.keras", f_stage.dir, st["mine"].dir))
+    st["export"].run(export)
+    if stop_after == "export":
+        return st["export"].dir
+    st["evaluate"].run(evaluate)
+    _install(recipe, st["export"].dir, st["evaluate"].dir, Path(out_dir), time.time() - t_start)
+    return Path(out_dir)
 
 
-def _train_draws(d: Draw, runs: list[int]) -> list[Stage]:
-    """One draw here; several side by side in fresh processes, the cores shared among them (on 2 cores two draws
-    with one TensorFlow thread each take about as long as one draw with two)."""
-    if len(runs) == 1:
-        return [train_draw(d, runs[0])]
-    workers = min(len(runs), os.cpu_count() or 1)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_tf_threads,
-                             initargs=(max(1, (os.cpu_count() or 1) // workers),)) as pool:
-        return list(pool.map(train_draw, [d] * len(runs), runs))
-
-
-def _validate(recipe: Recipe, root: Path, runs: list[int], exports: list[Stage], b_stage: Stage,
-              clip_dirs: dict[str, Path], load: Callable[[str], list[np.ndarray]]) -> dict:
-    """The validate stage: score every draw on the validation set, keep the lowest score (validate.py); returns
-    its record (`picked_run`, `why`, each draw's scores)."""
-    def val_stage(dirpath: Path) -> None:
-        from .evaluate import exported_card
-
-        positives, rows = load("validation_positives"), []
-        if positives:
-            sentences, music = load("validation_sentences"), _load_list(b_stage.dir / "music_train.npz")
-            rows = [{"run": r, **validate.score(recipe, exported_card(e.dir, recipe.name, SHIPPED), positives, sentences,
-                                                 music)} for r, e in zip(runs, exports)]
-            picked = min(rows, key=lambda row: row["score"])["run"]
-            why = f"lowest mean validation FRR of {len(rows)} draws"
-        else:
-            picked, why = runs[0], "no validation voice is installed (script/install-voices): the first draw is kept"
-        (dirpath / "validation.json").write_text(json.dumps({"picked_run": picked, "why": why, "draws": rows}, indent=1))
-        print(f"[validate] kept run {picked}: {why}" + "".join(f"\n  run {r['run']}: {r['frr']} -> {r['score']}"
-                                                              for r in rows))
-
-    key = stage_key(PIPELINE_VERSION, [e.key for e in exports], recipe.validation,
-                    [str(clip_dirs[n]) for n in ("validation_positives", "validation_sentences")], b_stage.key)
-    return json.loads((Stage(root, "validate", key).run(val_stage).dir / "validation.json").read_text())
-
-
-def _load_clips(clip_dirs: dict[str, Path], banned: set[str], name: str) -> list[np.ndarray]:
-    cs = clips.ClipSet.load(clip_dirs[name])
-    return cs.without(banned).clips if "sentences" in name else cs.clips
-
-
-def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, seconds: float,
-             validation: dict | None = None) -> None:
+def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, seconds: float) -> None:
     """Copy the model, its int8 variant, and its card (with the evaluation results) to `out`."""
     from .card_writer import write_card
 
@@ -359,29 +121,11 @@ def _install(recipe: Recipe, export_dir: Path, eval_dir: Path, out: Path, second
     report.mkdir(parents=True, exist_ok=True)
     for variant, path in ((SHIPPED, out / f"{recipe.name}.tflite"), (OTHER, report / f"{recipe.name}_float32.tflite")):
         shutil.copy(export_dir / f"{variant}.tflite", path)
-        write_card(path.with_suffix(".yaml"), recipe, export_dir, results, variant=variant, shipped=variant == SHIPPED,
-                   validation=validation)
-    if validation:
-        (report / "validation.json").write_text(json.dumps(validation, indent=1))
-    else:
-        (report / "validation.json").unlink(missing_ok=True)  # from an earlier run with several draws
+        write_card(path.with_suffix(".yaml"), recipe, export_dir, results, variant=variant, shipped=variant == SHIPPED)
     for f in eval_dir.iterdir():
         if f.suffix in (".png", ".json", ".md"):
             shutil.copy(f, report / f.name)
     print(f"installed {out / recipe.name}.tflite (+ .yaml, reports/) — pipeline run took {seconds / 60:.1f} min this time")
-
-
-def _save_list(path: Path, arrays: list[np.ndarray]) -> None:
-    lengths = np.array([len(a) for a in arrays], np.int64)
-    audio = np.concatenate(arrays) if arrays else np.zeros(0, np.float32)
-    np.savez(path, audio=(np.clip(audio, -1, 1) * 32767).astype(np.int16), lengths=lengths)
-
-
-def _load_list(path: Path) -> list[np.ndarray]:
-    z = np.load(path)
-    audio = z["audio"].astype(np.float32) / 32767
-    b = np.concatenate([[0], np.cumsum(z["lengths"])])
-    return [audio[i:j] for i, j in zip(b[:-1], b[1:])]
 
 
 def _shrink(recipe: Recipe) -> None:
@@ -393,9 +137,7 @@ def _shrink(recipe: Recipe) -> None:
     recipe.mixing.positive_windows, recipe.mixing.negative_windows = 16, 16
     recipe.training.epochs, recipe.training.batch_size = 1, 8
     recipe.mining.hours, recipe.mining.epochs, recipe.mining.max_windows = 0.02, 1, 8
-    recipe.mining.fresh_windows = min(recipe.mining.fresh_windows, 8)
-    recipe.evaluation.negative_hours = recipe.validation.hours = 0.01
-    recipe.validation.sentence_clips = 4
+    recipe.evaluation.negative_hours = 0.01
     recipe.real_negative_dirs = []
 
 
@@ -412,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         Recipe.load(a.recipe)  # a bad recipe is one line, not a traceback
     except (OSError, ValueError, TypeError, yaml.YAMLError) as e:
-        raise SystemExit(f"wakeword train: {e}")
+        raise SystemExit(f"wakeword train: {e}") from None
     run(a.recipe, a.out, a.cache, a.stop_after, a.quick)
     return 0
 

@@ -1,19 +1,23 @@
-"""A training recipe: one YAML file per model, loaded into typed dataclasses.
+"""A training recipe: one YAML file per model, loaded into typed dataclasses and checked like the daemon
+config: a wrong type, a value out of range or an unknown key is one line naming the file and the dotted key.
 
 Every stage of the pipeline takes its part of the recipe; the stage's cache key is a hash of that part
-(plus the keys of the stages it reads), so editing the recipe redoes only what changed.
+(plus the keys of the stages it reads, cache.stage_key), so editing the recipe redoes only what changed.
+Options added after the shipped models were trained carry `key_at_default: False` (cache.stage_key): at their
+default, which is the behaviour from before they existed, they leave every stage key as it was.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .voices import Voice
+if TYPE_CHECKING:  # texts_for reads a voice's engine and family; the recipe does not import the voices at run time
+    from .data.voices import Voice
 
 
 @dataclass
@@ -28,22 +32,49 @@ class Synthesis:
     mining_sentence_clips: int = 4000  # fresh sentences that only the hard-negative mining sees
     eval_positive_clips: int = 240
     eval_sentence_clips: int = 1200
-    # Kokoro's 28 English styles (script/install-kokoro-voices) as training voices; off: its five Japanese ones only.
-    # Off in the shipped recipes: with them, hey_ssafy's draws scored worse, alexa's level (benchmarks/RESULTS.md).
-    kokoro_english: bool = field(default=False, metadata={"key_at_default": False})
+
+
+def _later(default: Any, lo: float | None = 0.0, hi: float | None = None) -> Any:
+    """A field added after the shipped models were trained (out of the stage key at its default); `lo`..`hi`
+    bound the value, or each number of a pair or list."""
+    return field(default=default, metadata={"key_at_default": False, "range": (lo, hi)})
+
+
+def _bounded(default: Any, lo: float | None, hi: float | None = None) -> Any:
+    return field(default=default, metadata={"range": (lo, hi)})
 
 
 @dataclass
 class Mixing:
+    """How clips become training windows (data/mixing.py); pairs are (low, high) of a uniform draw."""
     window_s: float = 2.0
     positive_windows: int = 7000
     negative_windows: int = 13000
-    snr_db: tuple[float, float] = (0.0, 25.0)
+    snr_db: tuple[float, float] = _bounded((0.0, 25.0), -30, 80)
     label_s: float = 0.4
-    # share of speech clips (phrase and negatives alike) darkened above 0.8-2.5 kHz before mixing (mixing.darken)
-    darken: float = field(default=0.0, metadata={"key_at_default": False})
-    # share of windows (positive and negative alike) passed through a telephone channel (real_speech.telephone)
-    telephone: float = field(default=0.0, metadata={"key_at_default": False})
+    clean: float = _later(0.1, 0, 1)  # share of speech windows at `clean_snr_db` instead of `snr_db`
+    clean_snr_db: tuple[float, float] = _later((35, 60), -30, 80)
+    level_dbfs: tuple[float, float] = _later((-45, -12), -100, 0)  # RMS of the finished window
+    quiet_gain: tuple[float, float] = _later((0.001, 0.3), 0, 1)  # a window without speech: background alone
+    warp: tuple[float, float] = _later((0.87, 1.15), 0.5, 2)  # resampling factor of each speech clip
+    reverb: float = _later(0.35, 0, 1)  # share of speech clips convolved with a room impulse response
+    lowpass: float = _later(0.3, 0, 1)  # share low-passed like a cheap microphone, corner in `lowpass_hz`
+    lowpass_hz: tuple[float, float] = _later((2800, 7000), 50, 8000)
+    highpass: float = _later(0.2, 0, 1)
+    highpass_hz: tuple[float, float] = _later((100, 400), 10, 8000)
+    command: float = _later(0.3, 0, 1)  # share of positives followed by a sentence ("hey saffy, turn on ...")
+    command_gap_s: tuple[float, float] = _later((0.1, 0.4))
+    preamble: float = _later(0.2, 0, 1)  # share of positives preceded by a sentence
+    preamble_gap_s: tuple[float, float] = _later((0.1, 0.5))
+    speech_gain: tuple[float, float] = _later((0.5, 1.0), 0, 1)  # of every sentence and negative clip
+    # the speech of negative windows: how many clips (one drawn from the list) from which pool (near-misses,
+    # sentences, real speech: weights of those that are not empty)
+    negative_clips: tuple[int, ...] = _later((0, 1, 1, 2, 2, 3))
+    negative_weights: tuple[float, float, float] = _later((0.45, 0.35, 0.2))
+    babble_voices: tuple[int, int] = _later((3, 7), 1)  # overlapping sentences of a babble background (high excluded)
+    background_speech_gain: tuple[float, float] = _later((0.3, 1.0), 0, 1)  # of each babble or real-speech clip
+    # share of windows (positive and negative alike) passed through a telephone channel (data/real_speech.telephone)
+    telephone: float = _later(0.0, 0, 1)
 
 
 @dataclass
@@ -51,20 +82,11 @@ class Training:
     epochs: int = 14
     batch_size: int = 64
     learning_rate: float = 0.002
-    dropout: float = 0.5
+    dropout: float = _bounded(0.5, 0, 1)
     # each training window's frequency axis is scaled by a factor in 1 ± freq_warp (VTLP, fit.warp_frequencies)
     freq_warp: float = field(default=0.0, metadata={"key_at_default": False})
-    # each training window's log spectrum is tilted by a random slope of up to ± spectral_tilt dB from the lowest to
-    # the highest bin (fit.tilt_spectra): microphones and voices brighter or darker than any training voice
-    spectral_tilt: float = field(default=0.0, metadata={"key_at_default": False})
-    # the saved model averages the weights after each of the last N epochs (0: the last epoch's weights)
-    average_last: int = field(default=0, metadata={"key_at_default": False})
     # which of several training runs on the same data: changes only the initial weights and the batch order
     run: int = field(default=0, metadata={"key_at_default": False})
-    # weight of the max-pooling loss terms added to the per-step cross-entropy (fit.step_loss; 0: per-step only)
-    max_pool_loss: float = field(default=0.0, metadata={"key_at_default": False})
-    # how many draws (runs run, run+1, ...) to train, side by side; the validation set keeps the best (validate.py)
-    draws: int = field(default=1, metadata={"key_at_default": False})
 
 
 @dataclass
@@ -72,27 +94,16 @@ class Mining:
     """Hard-negative mining: score training-only negative streams with the first model, keep the windows it
     fires on, and fine-tune on the features plus `copies` copies of those windows."""
     hours: float = 2.0
-    min_prob: float = 0.2
+    min_prob: float = _bounded(0.2, 0, 1)
     max_windows: int = 4000
     epochs: int = 4
     learning_rate: float = 0.0005
     copies: int = 2
-    # windows mixed anew from the training clips with another seed, half with the phrase, that the fine-tune sees
-    # beside the features and the mined windows. Off in the shipped recipes: 4,000 moved FRR inside the spread of
-    # draws, better for hey_ssafy and worse for alexa (benchmarks/RESULTS.md, "More windows in the fine-tune")
-    fresh_windows: int = field(default=0, metadata={"key_at_default": False})
-
-
-@dataclass
-class Validation:
-    """The set that picks among training draws (validate.py); used only when `training.draws` > 1."""
-    hours: float = 3.0
-    sentence_clips: int = 1500  # sentences no other stage uses, said by the training voices
 
 
 @dataclass
 class Evaluation:
-    snr_db: list[float] = field(default_factory=lambda: [0.0, 5.0, 10.0, 20.0])
+    snr_db: list[float] = field(default_factory=lambda: [0.0, 5.0, 10.0, 20.0], metadata={"range": (-30, 80)})
     negative_hours: float = 5.0
     fa_per_hour: list[float] = field(default_factory=lambda: [0.1, 0.5, 1.0])
 
@@ -112,14 +123,13 @@ class Recipe:
     near_misses: list[str] = field(default_factory=list)
     holdout_families: list[str] = field(default_factory=list)
     real_negative_dirs: list[str] = field(default_factory=list)
-    # the real-speech data folder (real_speech.py): its dev `training` speakers are negatives, its `tuning` speakers
+    # the real-speech data folder (data/real_speech.py): its dev `training` speakers are negatives, its `tuning` speakers
     # set the card's threshold; relative to the working directory, like real_negative_dirs
     real_speech_dir: str | None = field(default=None, metadata={"key_at_default": False})
     synthesis: Synthesis = field(default_factory=Synthesis)
     mixing: Mixing = field(default_factory=Mixing)
     training: Training = field(default_factory=Training)
     mining: Mining = field(default_factory=Mining)
-    validation: Validation = field(default_factory=Validation)
     evaluation: Evaluation = field(default_factory=Evaluation)
     path: Path | None = None
 
@@ -136,27 +146,17 @@ class Recipe:
 
     @classmethod
     def load(cls, path: str | Path) -> "Recipe":
+        """The recipe in `path`; ValueError (one line: file and dotted key) if any key is unknown or any value
+        has the wrong type or lies out of range."""
         path = Path(path)
         data = yaml.safe_load(path.read_text()) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a recipe is a YAML mapping")
-        sections = {"synthesis": Synthesis, "mixing": Mixing, "training": Training, "mining": Mining, "validation": Validation,
-                    "evaluation": Evaluation}
-        kwargs = {}
-        known = {f.name for f in dataclasses.fields(cls)} - {"path"}
-        for key, value in data.items():
-            if key not in known:
-                raise ValueError(f"{path}: unknown recipe key {key!r}")
-            if key in sections:
-                sub = sections[key]
-                bad = set(value or {}) - {f.name for f in dataclasses.fields(sub)}
-                if bad:
-                    raise ValueError(f"{path}: unknown key(s) {sorted(bad)} under {key!r}")
-                value = sub(**(value or {}))
-            kwargs[key] = value
-        recipe = cls(**kwargs, path=path)
-        if not (isinstance(recipe.training.draws, int) and recipe.training.draws >= 1):
-            raise ValueError(f"{path}: training.draws must be a whole number of at least 1, not {recipe.training.draws!r}")
+        missing = [f.name for f in dataclasses.fields(cls) if f.name != "path" and f.default is dataclasses.MISSING
+                   and f.default_factory is dataclasses.MISSING and f.name not in data]
+        if missing:
+            raise ValueError(f"{path}: missing recipe key(s) {', '.join(missing)}")
+        recipe = cls(**_checked(path, cls, data, ""), path=path)
         # Relative data directories are relative to the working directory (the checkout), like every CLI path.
         recipe.real_negative_dirs = [str(Path(d).resolve()) for d in recipe.real_negative_dirs]
         if recipe.real_speech_dir is not None:
@@ -164,20 +164,67 @@ class Recipe:
         return recipe
 
 
-def _default(f: dataclasses.Field) -> object:
-    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+def _checked(path: Path, cls: type, data: Any, dotted: str) -> dict[str, Any]:
+    """The keyword arguments of dataclass `cls` from the mapping `data`, every value checked."""
+    where = dotted[:-1] or "the top level"
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: {where} must be a mapping")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "path"}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {', '.join(dotted + str(k) for k in unknown)}; known: "
+                         f"{', '.join(sorted(fields))}")
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for key, value in data.items():
+        typ, key_path = hints[key], dotted + key
+        if isinstance(typ, type) and dataclasses.is_dataclass(typ):
+            out[key] = typ(**_checked(path, typ, value or {}, key_path + "."))
+            continue
+        ok, value = _typed(typ, value)
+        if not ok:
+            raise ValueError(f"{path}: {key_path} must be {_describe(typ)} (got {value!r})")
+        lo, hi = fields[key].metadata.get("range", (0.0, None))
+        nums = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if isinstance(v, (int, float))]
+        if any((lo is not None and v < lo) or (hi is not None and v > hi) for v in nums):
+            raise ValueError(f"{path}: {key_path} must lie in [{lo}, {'∞' if hi is None else hi}] (got {value!r})")
+        if typing.get_origin(typ) is tuple and len(typing.get_args(typ)) == 2 and typing.get_args(typ)[1] is not Ellipsis \
+                and value[0] > value[1]:
+            raise ValueError(f"{path}: {key_path} is a (low, high) range: low must not exceed high (got {value!r})")
+        out[key] = value
+    return out
 
 
-def stage_key(*parts: object) -> str:
-    """Stable short hash of the configuration a stage depends on.
+def _is(kind: Any, v: Any) -> bool:
+    if kind is float:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if kind is int:
+        return isinstance(v, int) and not isinstance(v, bool)
+    return isinstance(v, kind)
 
-    Options added after models were trained carry `key_at_default: False`: at their default (the behaviour from
-    before they existed) they are left out of the hash, so adding an option never invalidates a cached stage."""
-    def default(o: object) -> object:
-        if dataclasses.is_dataclass(o):
-            return {f.name: getattr(o, f.name) for f in dataclasses.fields(o)
-                    if f.metadata.get("key_at_default", True) or getattr(o, f.name) != _default(f)}
-        return str(o)
 
-    blob = json.dumps(parts, sort_keys=True, default=default).encode()
-    return hashlib.sha256(blob).hexdigest()[:12]
+def _typed(typ: Any, v: Any) -> tuple[bool, Any]:
+    """(whether `v` fits `typ`, `v` with lists made tuples where `typ` is a tuple). Numbers keep their own type,
+    so a stage key is the same as before the check existed."""
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin is tuple:
+        fixed = not (len(args) == 2 and args[1] is Ellipsis)
+        ok = isinstance(v, (list, tuple)) and (not fixed or len(v) == len(args)) and \
+            all(_is(args[0] if not fixed else a, x) for a, x in zip(args if fixed else [args[0]] * len(v), v))
+        return ok, tuple(v) if ok else v
+    if origin is list:
+        return isinstance(v, list) and all(_typed(args[0], x)[0] for x in v), v
+    if origin is dict:
+        return isinstance(v, dict) and all(_is(args[0], k) and _typed(args[1], x)[0] for k, x in v.items()), v
+    return _is(typ, v), v
+
+
+def _describe(typ: Any) -> str:
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if origin is tuple:
+        return f"a list of {len(args)} numbers" if args[-1] is not Ellipsis else "a list of whole numbers"
+    if origin is list:
+        return f"a list of {_describe(args[0])}s"
+    if origin is dict:
+        return f"a mapping of {_describe(args[0])} to {_describe(args[1])}"
+    return {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}.get(typ, str(typ))

@@ -13,13 +13,11 @@ import numpy as np
 from scipy.signal import butter, fftconvolve, sosfilt
 from tqdm import tqdm
 
-from ..features import spectrogram
-from ..model.geometry import StepGeometry
-from ..evaluation import colored_noise, excerpt, rms
+from ...features import spectrogram
+from ...model.geometry import StepGeometry
+from ...audio.signal import SR, colored_noise, excerpt, rms
+from ..recipe import Mixing
 from .real_speech import telephone
-from .recipe import Mixing
-
-SR = 16000
 
 
 @dataclass
@@ -38,53 +36,42 @@ def warp(clip: np.ndarray, factor: float) -> np.ndarray:
     return np.interp(np.arange(0, n - 1, factor), np.arange(n), clip).astype(np.float32)
 
 
-def channel(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray]) -> np.ndarray:
+def channel(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray], cfg: Mixing) -> np.ndarray:
     """Room and microphone: reverb from a real or synthetic RIR, low-pass / high-pass like cheap mics."""
-    if irs and rng.random() < 0.35:
+    if irs and rng.random() < cfg.reverb:
         wet = fftconvolve(clip, irs[rng.integers(len(irs))])[: len(clip) + SR // 4]
         clip = (wet / (np.abs(wet).max() + 1e-9) * np.abs(clip).max()).astype(np.float32)
-    if rng.random() < 0.3:
-        clip = sosfilt(butter(4, rng.uniform(2800, 7000), "low", fs=SR, output="sos"), clip).astype(np.float32)
-    if rng.random() < 0.2:
-        clip = sosfilt(butter(2, rng.uniform(100, 400), "high", fs=SR, output="sos"), clip).astype(np.float32)
+    if rng.random() < cfg.lowpass:
+        clip = sosfilt(butter(4, rng.uniform(*cfg.lowpass_hz), "low", fs=SR, output="sos"), clip).astype(np.float32)
+    if rng.random() < cfg.highpass:
+        clip = sosfilt(butter(2, rng.uniform(*cfg.highpass_hz), "high", fs=SR, output="sos"), clip).astype(np.float32)
     return clip
 
 
-def darken(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Attenuate everything above a corner of 0.8-2.5 kHz by 10-25 dB: a voice with weak upper formants, before
-    any noise is added. The held-out voice missed most (RHVoice clb) is ~20 dB weaker at 1-3 kHz than most training
-    voices, and faint noise there hides it (benchmarks/faint_noise.py); tilting log spectra after mixing tilts the
-    noise too, so it never showed the model such a voice in noise."""
-    low = sosfilt(butter(2, rng.uniform(800, 2500), "low", fs=SR, output="sos"), clip)
-    return (low + (clip - low) * 10 ** (-rng.uniform(10, 25) / 20)).astype(np.float32)
-
-
-def augment_speech(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray], dark: float = 0.0
+def augment_speech(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray], cfg: Mixing
                    ) -> tuple[np.ndarray, int]:
-    """Warped and channel-augmented clip (darkened with probability `dark`), and the sample index where its dry
-    speech ends."""
-    clip = warp(clip, rng.uniform(0.87, 1.15))
-    end = len(clip)
-    if dark and rng.random() < dark:
-        clip = darken(clip, rng)
-    return channel(clip, rng, irs), end
+    """Warped and channel-augmented clip, and the sample index where its dry speech ends."""
+    clip = warp(clip, rng.uniform(*cfg.warp))
+    return channel(clip, rng, irs, cfg), len(clip)
 
 
-def background(n: int, src: Sources, rng: np.random.Generator) -> np.ndarray:
-    """Unit-RMS background of n samples: music, real speech, babble or coloured noise."""
+def background(n: int, src: Sources, rng: np.random.Generator, cfg: Mixing) -> np.ndarray:
+    """Unit-RMS background of n samples: music, real speech, babble or coloured noise (evaluation streams use
+    audio.signal.background, which has no babble: their sentences are the negatives being scored)."""
     kinds = ["noise", "babble"] + (["music"] if src.music else []) + (["real"] if src.real_speech else [])
     kind = kinds[rng.integers(len(kinds))]
+    x: np.ndarray
     if kind == "music":
         x = excerpt(src.music, n, rng)
     elif kind in ("real", "babble"):
         pool = src.real_speech if kind == "real" else src.sentences
         x = np.zeros(n, np.float32)
-        for _ in range(1 if kind == "real" else rng.integers(3, 7)):
+        for _ in range(1 if kind == "real" else rng.integers(*cfg.babble_voices)):
             c = pool[rng.integers(len(pool))]
-            off = rng.integers(-len(c) // 2, n)
+            off = int(rng.integers(-len(c) // 2, n))
             a, b = max(0, off), min(n, off + len(c))
             if b > a:
-                x[a:b] += c[a - off:b - off] * rng.uniform(0.3, 1.0)
+                x[a:b] += c[a - off:b - off] * rng.uniform(*cfg.background_speech_gain)
     else:
         x = colored_noise(n, rng)
     r = rms(x)
@@ -104,36 +91,37 @@ def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, r
     speech = np.zeros(n, np.float32)
     labels = np.zeros(geom.num_steps(geom.frontend.num_frames(n)), np.float32)
     if positive:
-        clip, end = augment_speech(src.positives[rng.integers(len(src.positives))], rng, src.irs, cfg.darken)
+        clip, end = augment_speech(src.positives[rng.integers(len(src.positives))], rng, src.irs, cfg)
         end_at = int(rng.uniform(min(end, n - SR // 10), n - SR // 20))  # phrase ends inside the window
         place(speech, clip, end_at - end, 1.0)
         t_end = end_at / SR
         ends = geom.step_end_times(len(labels))
         labels[(ends >= t_end) & (ends <= t_end + cfg.label_s)] = 1.0
-        if rng.random() < 0.3 and src.sentences:  # "hey saffy, turn on the lights"
-            s, _ = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs, cfg.darken)
-            place(speech, s, end_at + int(rng.uniform(0.1, 0.4) * SR), rng.uniform(0.5, 1.0))
-        if rng.random() < 0.2 and src.sentences:
-            s, s_end = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs, cfg.darken)
-            place(speech, s, end_at - end - s_end - int(rng.uniform(0.1, 0.5) * SR), rng.uniform(0.5, 1.0))
+        if rng.random() < cfg.command and src.sentences:  # "hey saffy, turn on the lights"
+            s, _ = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs, cfg)
+            place(speech, s, end_at + int(rng.uniform(*cfg.command_gap_s) * SR), rng.uniform(*cfg.speech_gain))
+        if rng.random() < cfg.preamble and src.sentences:
+            s, s_end = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs, cfg)
+            place(speech, s, end_at - end - s_end - int(rng.uniform(*cfg.preamble_gap_s) * SR),
+                  rng.uniform(*cfg.speech_gain))
     else:
         pools = [p for p in (src.near_misses, src.sentences, src.real_speech) if p]
-        weights = np.array([0.45, 0.35, 0.2][: len(pools)])
-        for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):  # often dense speech: false accepts hide in running speech
+        weights = np.array(cfg.negative_weights[: len(pools)])
+        for _ in range(rng.choice(cfg.negative_clips)):  # often dense speech: false accepts hide in running speech
             pool = pools[rng.choice(len(pools), p=weights / weights.sum())]
-            clip, end = augment_speech(pool[rng.integers(len(pool))], rng, src.irs, cfg.darken)
-            place(speech, clip, int(rng.uniform(-0.5 * end, n - 0.3 * end)), rng.uniform(0.5, 1.0))
-    mix = background(n, src, rng)
+            clip, end = augment_speech(pool[rng.integers(len(pool))], rng, src.irs, cfg)
+            place(speech, clip, int(rng.uniform(-0.5 * end, n - 0.3 * end)), rng.uniform(*cfg.speech_gain))
+    mix = background(n, src, rng, cfg)
     if rms(speech) > 1e-4:
-        snr = rng.uniform(*cfg.snr_db) if rng.random() > 0.1 else rng.uniform(35, 60)
+        snr = rng.uniform(*cfg.snr_db) if rng.random() > cfg.clean else rng.uniform(*cfg.clean_snr_db)
         active = speech[np.abs(speech) > 1e-3]
         speech_rms = rms(active) if len(active) else rms(speech)
         mix = mix * (speech_rms / 10 ** (snr / 20)) + speech
     else:
-        mix = mix * rng.uniform(0.001, 0.3)
+        mix = mix * rng.uniform(*cfg.quiet_gain)
     if cfg.telephone and rng.random() < cfg.telephone:
         mix = telephone(mix, rng)
-    level = 10 ** (rng.uniform(-45, -12) / 20)
+    level = 10 ** (rng.uniform(*cfg.level_dbfs) / 20)
     mix = np.clip(mix * (level / rms(mix)), -1, 1).astype(np.float32)
     return mix, labels
 

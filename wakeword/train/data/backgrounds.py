@@ -14,14 +14,12 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 from tqdm import tqdm
 
-from ..audio.decode import decode
-from ..audio.wav import read_wav
-from ..errors import AudioError
-
-SR = 16000
+from ...audio.decode import decode
+from ...audio.signal import SR, resample_to_16k
+from ...audio.wav import read_wav
+from ...errors import AudioError
 MUSIC_PACKAGES = ["wesnoth-1.16-music", "frozen-bubble-data", "sound-theme-freedesktop"]
 
 
@@ -67,7 +65,7 @@ def real_clips(dirs: list[str]) -> list[tuple[str, np.ndarray]]:
                 wav = read_wav(f)
             except AudioError:
                 continue
-            audio = wav.samples if wav.sample_rate == SR else resample_poly(wav.samples, SR, wav.sample_rate).astype(np.float32)
+            audio = resample_to_16k(wav.samples, wav.sample_rate)
             out.append((os.path.relpath(f, d), audio))
     return out
 
@@ -88,7 +86,7 @@ def impulse_responses(rng: np.random.Generator, n_synthetic: int = 40) -> list[n
                 wav = read_wav(f)
             except AudioError:
                 continue
-            ir = wav.samples if wav.sample_rate == SR else resample_poly(wav.samples, SR, wav.sample_rate)
+            ir = resample_to_16k(wav.samples, wav.sample_rate)
             irs.append(np.asarray(ir[: SR], np.float32))
     for _ in range(n_synthetic):
         rt60 = rng.uniform(0.15, 0.9)

@@ -1,7 +1,8 @@
 """Synthesize the speech clips the pipeline mixes: positives, near-misses and sentences, per voice.
 
 A clip set is stored as one .npz (all clips at 16 kHz as int16, concatenated, with offsets and the
-voice of each clip) so later stages load thousands of clips in one read.
+voice of each clip) so later stages load thousands of clips in one read; `save_audio`/`load_audio` are that
+codec without the voices and texts, for the backgrounds stage's recordings.
 """
 from __future__ import annotations
 
@@ -12,16 +13,13 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
-from scipy.signal import resample_poly
 from tqdm import tqdm
 
-from ..evaluation import trim
+from ...audio.signal import SR, resample_to_16k, trim
 from .voices import Prosody, Voice, synthesize
-
-SR = 16000
 
 
 @dataclass
@@ -31,10 +29,7 @@ class ClipSet:
     texts: list[str]
 
     def save(self, path: Path) -> None:
-        lengths = np.array([len(c) for c in self.clips], np.int64)
-        audio = np.concatenate(self.clips) if self.clips else np.zeros(0, np.float32)
-        np.savez(path, audio=(np.clip(audio, -1, 1) * 32767).astype(np.int16), lengths=lengths,
-                 voices=np.array(self.voices), texts=np.array(self.texts))
+        save_audio(path, self.clips, voices=np.array(self.voices), texts=np.array(self.texts))
 
     def without(self, words: set[str]) -> "ClipSet":
         """The clips whose text contains none of `words` (keeps the phrase out of negative sentences)."""
@@ -44,10 +39,22 @@ class ClipSet:
     @classmethod
     def load(cls, path: Path) -> "ClipSet":
         z = np.load(path)
-        audio = z["audio"].astype(np.float32) / 32767
-        bounds = np.concatenate([[0], np.cumsum(z["lengths"])])
-        clips = [audio[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        return cls(clips, [str(v) for v in z["voices"]], [str(t) for t in z["texts"]])
+        return cls(load_audio(path), [str(v) for v in z["voices"]], [str(t) for t in z["texts"]])
+
+
+def save_audio(path: Path, arrays: list[np.ndarray], **extra: Any) -> None:
+    """float32 clips as one int16 array and their lengths (plus `extra` arrays) in one .npz."""
+    lengths = np.array([len(a) for a in arrays], np.int64)
+    audio = np.concatenate(arrays) if arrays else np.zeros(0, np.float32)
+    np.savez(path, audio=(np.clip(audio, -1, 1) * 32767).astype(np.int16), lengths=lengths, **extra)
+
+
+def load_audio(path: Path) -> list[np.ndarray]:
+    """The float32 clips `save_audio` stored."""
+    z = np.load(path)
+    audio = z["audio"].astype(np.float32) / 32767
+    bounds = np.concatenate([[0], np.cumsum(z["lengths"])])
+    return [audio[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 @dataclass(frozen=True)
@@ -63,9 +70,7 @@ def _render(job: Job) -> np.ndarray | None:
         audio, sr = synthesize(job.voice, job.text, job.prosody, job.seed)
     except (subprocess.SubprocessError, OSError, ValueError):
         return None
-    if sr != SR:
-        g = np.gcd(sr, SR)
-        audio = resample_poly(audio, SR // g, sr // g).astype(np.float32)
+    audio = resample_to_16k(audio, sr)
     if len(audio) < SR // 10 or np.abs(audio).max() < 1e-3:
         return None
     audio = trim(audio)

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
-from ..audio.decode import decode
+from ...audio.decode import decode
+from ...audio.signal import SR
 
-SR = 16000
 SPLIT_FILE = "real-speech-split.tsv"
 WUW_KEYWORDS = ("operator", "thinkengine", "onword", "wildfire", "voyager")
 TUNING_SHARE = 0.35  # share of dev speakers kept out of training for threshold choice

@@ -3,7 +3,7 @@
 Every engine of notes/data.md, and the neural voices of PyPI wheels (neural_voices.py), is wrapped behind
 one call, `synthesize(voice, text, prosody)`, that returns float32 audio at the engine's native rate. Engines
 differ in how they accept speed and pitch, so `Prosody` is mapped per engine; voices that are missing on this
-machine are simply not listed by `available_voices()`, and `python -m wakeword.train.voices --check` says which are missing.
+machine are simply not listed by `available_voices()`, and `python -m wakeword.train.data.voices --check` says which are missing.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape as xml_escape
 import numpy as np
 from scipy.io import wavfile
 
+from ...audio.resample import to_mono_float
 from . import neural_voices
 
 ESPEAK_BASES = ["en-us", "en-gb", "en-us-nyc", "en-029", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
@@ -30,7 +31,7 @@ FESTIVAL = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
 RHVOICE = ["alan", "bdl", "clb", "slt", "evgeniy-eng", "lyubov"]
 PICO = ["en-US", "en-GB"]
 PIPER = ["en_US-joe-medium"]
-KOKORO = neural_voices.KOKORO_STYLES + neural_voices.KOKORO_EN_STYLES
+KOKORO = neural_voices.KOKORO_STYLES
 HIBARI = ["heart"]
 NEURAL = ("piper", "kokoro", "hibari")  # run in-process from wheels of the train extra (neural_voices.py)
 # Bumped when an engine's rendering of the same job changes, so clip sets made with the old one are redone
@@ -60,12 +61,12 @@ class Voice:
 
 # Voices no recipe trains on or evaluates on: 16 MBROLA diphone voices of native speakers of other languages
 # reading English phonemes through espeak-ng (German, French, Dutch, Swedish, ...; 7 female) and festival's two
-# British diphone voices. They pick the best of several training draws (validate.py) and are the fresh-voice check
-# of benchmarks/fresh_voices.py; script/install-voices installs them.
+# British diphone voices. They are the fresh-voice check of benchmarks/fresh_voices.py; script/install-voices
+# installs them.
 MBROLA_ACCENTED = ["af1", "de1", "de2", "de3", "de4", "de5", "de6", "fr1", "fr4", "gr2", "hu1", "nl2", "pl1", "ro1",
                    "sw1", "sw2"]
-VALIDATION_VOICES = [Voice("mbrola", f"mb-{m}-en") for m in MBROLA_ACCENTED] + [Voice("festival", "rab_diphone"),
-                                                                                 Voice("festival", "don_diphone")]
+FRESH_VOICES = [Voice("mbrola", f"mb-{m}-en") for m in MBROLA_ACCENTED] + [Voice("festival", "rab_diphone"),
+                                                                            Voice("festival", "don_diphone")]
 
 
 @dataclass(frozen=True)
@@ -81,15 +82,7 @@ def _run(cmd: list[str], text: str | None = None) -> None:
 
 def _read(path: str) -> tuple[np.ndarray, int]:
     sr, data = wavfile.read(path)
-    if data.ndim > 1:
-        data = data.mean(axis=1)
-    if data.dtype == np.int16:
-        data = data / 32768.0
-    elif data.dtype == np.int32:
-        data = data / 2147483648.0
-    elif data.dtype == np.uint8:
-        data = (data.astype(np.float32) - 128) / 128.0
-    return np.asarray(data, np.float32), int(sr)
+    return to_mono_float(data), int(sr)
 
 
 def synthesize(voice: Voice, text: str, prosody: Prosody = Prosody(), seed: int = 0) -> tuple[np.ndarray, int]:
@@ -107,13 +100,15 @@ def synthesize(voice: Voice, text: str, prosody: Prosody = Prosody(), seed: int 
             _run(["espeak-ng", "-v", n, "-s", str(int(165 * prosody.rate)), "-p", str(int(np.clip(50 * prosody.pitch, 0, 99))),
                   "-w", out, "--", text])
         elif e == "flite":
+            f0 = (110 if n in ("kal", "kal16", "awb", "rms") else 170) * prosody.pitch
             _run(["flite", "-voice", n, "--setf", f"duration_stretch={1 / prosody.rate:.3f}",
-                  "--setf", f"int_f0_target_mean={110 * prosody.pitch if n in ('kal', 'kal16', 'awb', 'rms') else 170 * prosody.pitch:.0f}",
-                  "-t", text, "-o", out])
+                  "--setf", f"int_f0_target_mean={f0:.0f}", "-t", text, "-o", out])
         elif e == "festival":
-            _run(["text2wave", "-eval", f"(voice_{n})", "-eval", f"(Parameter.set 'Duration_Stretch {1 / prosody.rate:.3f})", "-o", out], text)
+            _run(["text2wave", "-eval", f"(voice_{n})", "-eval", f"(Parameter.set 'Duration_Stretch {1 / prosody.rate:.3f})",
+                  "-o", out], text)
         elif e == "rhvoice":
-            _run(["RHVoice-test", "-p", n, "-r", str(int(100 * prosody.rate)), "-t", str(int(100 * prosody.pitch)), "-o", out], text)
+            _run(["RHVoice-test", "-p", n, "-r", str(int(100 * prosody.rate)), "-t", str(int(100 * prosody.pitch)),
+                  "-o", out], text)
         elif e == "pico":  # pico2wave has no speed or pitch options, but it reads SVOX markup
             markup = (f'<speed level="{100 * prosody.rate:.0f}"><pitch level="{100 * prosody.pitch:.0f}">'
                       f'{xml_escape(text)}</pitch></speed>')
