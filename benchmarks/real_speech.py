@@ -10,6 +10,9 @@ For every model card (default: the bundled models and any proxy models under mod
   the part's clips of it said alone and inside sentences, 1.5-3 s apart in one stream, hit = an event within
   [keyword start, keyword end + 1 s] from data.json's times; FRR at the card threshold and at 0.1 / 0.5 / 1 FA/h on
   the negatives (both conditions).
+- **A peer on the very same negative streams** (with `--peer pymicro`): pymicro-wakeword 2.5.0's built-in model of
+  the same name (alexa), run in its own venv (benchmarks/peers/), at its own cutoff with smoothing 1, patience 1,
+  refractory 2 s, as benchmarks/accuracy_vs_peers.py scores it.
 - **The channel check** (with `--recipe`): the recipe's synthetic held-out clips, full band and through the
   telephone channel the WUW calls went through, at the same thresholds, so a WUW figure can be read as speakers
   rather than channel.
@@ -20,8 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
+import tempfile
 import time
+import wave
 from dataclasses import asdict
 from pathlib import Path
 
@@ -35,7 +41,11 @@ from wakeword.audio.signal import SR, rms
 from wakeword.train.data import backgrounds
 from wakeword.train.data import real_speech as rs
 
+from peers import venvs  # benchmarks/peers/venvs.py
+
 CONDITIONS = {"clean": None, "10db": 10.0}
+PYMICRO_MODELS = {"alexa"}  # pymicro-wakeword's built-in models that share a name with ours
+PEER_DETECTOR = dict(smoothing=1, patience=1, refractory_s=2.0)
 TARGETS = [0.1, 0.5, 1.0]
 
 
@@ -55,14 +65,44 @@ def keyword_stream(utts: list[rs.Utterance], rng: np.random.Generator) -> ev.Pos
     return ev.PositiveStream(np.clip(np.concatenate(parts), -1, 1).astype(np.float32), spans)
 
 
-def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarray], seed: int) -> dict:
+def negative_streams(negatives: list[np.ndarray], music: list[np.ndarray], seed: int) -> dict[str, list[np.ndarray]]:
+    """The negatives back to back in 60 s blocks, per condition (the same audio for every engine)."""
+    return {c: list(ev.with_noise(ev.concatenated(negatives), snr, music, np.random.default_rng(seed)))
+            for c, snr in CONDITIONS.items()}
+
+
+def pymicro_false_accepts(model: str, streams: dict[str, list[np.ndarray]]) -> dict:
+    """pymicro-wakeword's `model` on the same negative streams: FA/h at its cutoff (benchmarks/peers/pymicro_probs.py)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for c, blocks in streams.items():
+            wav, npz = Path(tmp) / f"{c}.wav", Path(tmp) / f"{c}.npz"
+            with wave.open(str(wav), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(SR)
+                for b in blocks:
+                    w.writeframes((np.clip(b, -1, 1) * 32767).astype("<i2").tobytes())
+            subprocess.run([str(venvs.pymicro()), str(Path(__file__).parent / "peers" / "pymicro_probs.py"), str(wav),
+                            str(npz), model], check=True, capture_output=True)
+            d = np.load(npz)
+            trace = ev.Trace(d["probs"].astype(np.float32), d["times"], float(d["step_s"]), float(d["audio_s"]))
+            base = DetectorConfig(threshold=float(d["cutoff"]), **PEER_DETECTOR)
+            fa = ev.lockout_count(ev.event_times(trace, base))
+            out[f"fa_{c}"] = {"false_accepts": fa, "fa_per_hour": round(fa / (trace.seconds / 3600), 3),
+                              "cutoff": float(d["cutoff"])}
+    return out
+
+
+def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarray], seed: int,
+                peer: str | None = None) -> dict:
     engine = Engine([card])
     probs = lambda blocks: ev.probabilities(engine, blocks)[card.name]  # noqa: E731
     words = phrase_words(card)
     negatives = rs.negatives(utts, words)
     base = DetectorConfig.from_card(card.detector)
-    negs = {c: probs(ev.with_noise(ev.concatenated(negatives), snr, music, np.random.default_rng(seed)))
-            for c, snr in CONDITIONS.items()}
+    streams = negative_streams(negatives, music, seed)
+    negs = {c: probs(blocks) for c, blocks in streams.items()}
     hours = len(negs["clean"]) * card.geometry.step_seconds / 3600
     out: dict = {"negatives": f"{len(negatives)} utterances ({hours:.2f} h) without the phrase by "
                               f"{len({u.speaker for u in utts})} speakers",
@@ -70,6 +110,9 @@ def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarra
     for c, p in negs.items():
         fa = ev.lockout_count(ev.event_times(p, base, card.geometry))
         out[f"card_fa_{c}"] = {"false_accepts": fa, "fa_per_hour": round(fa / hours, 3)}
+    if peer == "pymicro" and card.name in PYMICRO_MODELS:
+        out["pymicro_wakeword"] = pymicro_false_accepts(card.name, streams)
+    del streams
 
     said = [u for u in utts if u.keyword in words and u.span]
     positives = {}
@@ -158,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--part", default="test", choices=rs.PARTS)
     ap.add_argument("--cache", default=".cache/train")
     ap.add_argument("--seed", type=int, default=20261203)
+    ap.add_argument("--peer", choices=["pymicro"], help="also score pymicro-wakeword's model of the same name")
     ap.add_argument("--write-cards", action="store_true", help="write the figures into each card (accuracy.real_speech)")
     ap.add_argument("--out", default=None, help="results JSON (default: benchmarks/results/real_speech_<part>.json)")
     a = ap.parse_args(argv)
@@ -170,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in a.model or default_models():
         card = ModelCard.load(path)
         print(f"[{card.name}] scoring on {a.part} real speech ...", file=sys.stderr)
-        res = score_model(card, utts, music, a.seed)
+        res = score_model(card, utts, music, a.seed, a.peer)
         if card.name in recipes:
             res["channel_check"] = channel_check(card, recipes[card.name], a.cache, a.seed)
         results["models"][card.name] = res
