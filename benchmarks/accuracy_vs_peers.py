@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +44,7 @@ from wakeword.detector import DetectorConfig
 from wakeword.engine import Engine
 
 from peers import venvs  # benchmarks/peers/venvs.py
+from peers.streams import write_stream
 from peers.usage import cpu as cpu_seconds  # benchmarks/peers/usage.py
 
 HERE = Path(__file__).resolve().parent
@@ -53,19 +53,6 @@ BLOCK = 60 * SR
 # Peers saturate near 1: a few thresholds above the usual grid so their DET curves reach low FA/h too.
 EXTRA_THRESHOLDS = [0.995, 0.998, 0.999]
 PEER_DETECTOR = dict(smoothing=1, patience=1, refractory_s=2.0)
-
-
-def write_stream(path: Path, blocks) -> float:
-    """Float blocks → one 16 kHz mono s16 WAV (same scaling as wakeword.audio.wav.write_wav); returns seconds."""
-    n = 0
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        for b in blocks:
-            w.writeframes((np.clip(b, -1, 1) * 32767).astype("<i2").tobytes())
-            n += len(b)
-    return n / SR
 
 
 def wav_blocks(path: Path):
@@ -152,7 +139,7 @@ def plot(path: Path, results: dict, labels: list[str], title: str) -> bool:
         return False
     fig, ax = plt.subplots(figsize=(7, 5))
     styles = ["-", "--", ":", "-."]
-    for i, (name, r) in enumerate(results.items()):
+    for i, r in enumerate(results.values()):
         color = f"C{i}"
         fa = [max(row["fa_per_hour"], 0.01) for row in r["curve"]]
         for j, label in enumerate(labels):

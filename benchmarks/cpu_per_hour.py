@@ -4,11 +4,13 @@
 
 Runs the same code path as `wakeword detect` (Engine.detect over a memory-mapped WAV) on a generated
 recording (speech-shaped noise with tones; the engine's cost does not depend on content), for the
-float32 and the int8 step model, and reports process CPU time (user+sys, all threads) per hour of audio, and each engine's peak resident memory
+float32 and the int8 step model, and reports process CPU time (user+sys, all threads) per hour of audio,
+and each engine's peak resident memory
 while streaming the same file in its own process (benchmarks/peers/*_probs.py).
 In the same run, on the same file, it measures the peers pymicro-wakeword 2.5.0 and openWakeWord (alexa models,
 benchmarks/peers/) in their own virtual environments, created under .cache/peers/ on first use, and reports
-our/peer ratios (these machines are shared and noisy: only same-run ratios mean much). Writes benchmarks/results/cpu_per_hour.json.
+our/peer ratios (these machines are shared and noisy: only same-run ratios mean much).
+Writes benchmarks/results/cpu_per_hour.json.
 """
 from __future__ import annotations
 
@@ -100,7 +102,8 @@ def main() -> None:
         seconds = make_audio(wav, a.minutes)
         results = {name: measure(m, wav, seconds, a.repeats) for name, m in variants.items()}
         for name, m in variants.items():  # memory under the peers' harness: the file streamed, not memory-mapped
-            results[name]["peak_rss_mb"] = round(run_adapter(Path(sys.executable), "ours_probs.py", wav, str(m))["peak_rss_mb"], 1)
+            rss = run_adapter(Path(sys.executable), "ours_probs.py", wav, str(m))["peak_rss_mb"]
+            results[name]["peak_rss_mb"] = round(rss, 1)
         if not a.no_peers:
             import venvs
 
@@ -116,7 +119,8 @@ def main() -> None:
                        "numpy": np.__version__, "date": time.strftime("%Y-%m-%d")}, "results": results}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1))
-    print("| engine / step model | CPU s per hour of audio | % of one core | peak RSS (MB) | ours / pymicro | ours / openWakeWord |\n"
+    print("| engine / step model | CPU s per hour of audio | % of one core | peak RSS (MB) | ours / pymicro "
+          "| ours / openWakeWord |\n"
           "|---|---|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['cpu_seconds_per_hour']} | {r['percent_of_one_core']} | {r.get('peak_rss_mb', '')} | "

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from dataclasses import asdict
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from wakeword.train.data import backgrounds
 from wakeword.train.data import real_speech as rs
 
 from peers import venvs  # benchmarks/peers/venvs.py
+from peers.streams import write_stream
 
 CONDITIONS = {"clean": None, "10db": 10.0}
 PYMICRO_MODELS = {"alexa"}  # pymicro-wakeword's built-in models that share a name with ours
@@ -77,12 +77,7 @@ def pymicro_false_accepts(model: str, streams: dict[str, list[np.ndarray]]) -> d
     with tempfile.TemporaryDirectory() as tmp:
         for c, blocks in streams.items():
             wav, npz = Path(tmp) / f"{c}.wav", Path(tmp) / f"{c}.npz"
-            with wave.open(str(wav), "wb") as w:
-                w.setnchannels(1)
-                w.setsampwidth(2)
-                w.setframerate(SR)
-                for b in blocks:
-                    w.writeframes((np.clip(b, -1, 1) * 32767).astype("<i2").tobytes())
+            write_stream(wav, blocks)
             subprocess.run([str(venvs.pymicro()), str(Path(__file__).parent / "peers" / "pymicro_probs.py"), str(wav),
                             str(npz), model], check=True, capture_output=True)
             d = np.load(npz)

@@ -109,7 +109,8 @@ def test_error_names_file_line_and_key(tmp_path):
 
 def test_unknown_keys(tmp_path):
     p = write(tmp_path, "models: []\naudio:\n  devise: 3\n")
-    assert error_of(p) == f"{p} line 3: unknown key audio.devise; known keys: block_ms, channel, device, idle_ms, input, sample_rate"
+    assert error_of(p) == (f"{p} line 3: unknown key audio.devise; known keys: "
+                           "block_ms, channel, device, idle_ms, input, sample_rate")
     p = write(tmp_path, "models: []\n\nmqqt:\n  host: x\n")
     msg = error_of(p)
     assert msg.startswith(f"{p} line 3: unknown key mqqt; known keys: ") and "mqtt" in msg
