@@ -46,3 +46,13 @@ def test_eval_names_an_undecodable_file(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "broken.flac: cannot decode" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_operating_points_keep_within_the_target_on_every_named_negative_set():
+    from wakeword.evaluation import operating_points
+
+    curve = [{"threshold": t, "fa_per_hour": fa, "fa_per_hour_real_clean": real, "frr_10db": frr}
+             for t, fa, real, frr in [(0.5, 0.4, 3.0, 0.05), (0.7, 0.3, 0.4, 0.10), (0.9, 0.0, 0.0, 0.30)]]
+    assert operating_points(curve, [0.5], "10db")["0.5"]["threshold"] == 0.5  # synthetic negatives alone
+    both = operating_points(curve, [0.5, 0.1], "10db", ("fa_per_hour", "fa_per_hour_real_clean"))
+    assert both["0.5"]["threshold"] == 0.7 and both["0.1"]["threshold"] == 0.9

@@ -80,6 +80,10 @@ def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.n
 
 
 REAL_CONDITIONS = {"real_clean": None, "real_10db": 10.0}  # the real tuning speech, alone and over music/noise
+# The conditions that bound the threshold. Real speech at 10 dB is measured and reported but does not bind: on the
+# tuning speakers it woke pymicro-wakeword's alexa 3.3 times an hour too, and binding it took our alexa to threshold
+# 0.99 and 75 % misses on held-out voices (benchmarks/RESULTS.md).
+BINDING = ("fa_per_hour", "fa_per_hour_real_clean")
 
 
 def real_fa_rows(real: dict[str, np.ndarray], base: DetectorConfig, card: ModelCard) -> list[dict]:
@@ -118,6 +122,7 @@ def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarr
         real_probs[label] = scores(blocks)
     real_hours = len(next(iter(real_probs.values()))) * card.geometry.step_seconds / 3600 if real_probs else 0.0
     fa_keys = ["fa_per_hour"] + [f"fa_per_hour_{label}" for label in real_probs]
+    binding = [k for k in fa_keys if k in BINDING]
 
     ref = "10db" if "10db" in positives else next(iter(positives))
     candidates = []
@@ -126,13 +131,13 @@ def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarr
         curve = ev.sweep(positives, neg, base, card.geometry)
         if real_probs:
             curve = [{**row, **extra} for row, extra in zip(curve, real_fa_rows(real_probs, base, card))]
-        operating = ev.operating_points(curve, cfg.fa_per_hour, ref, fa_keys)
+        operating = ev.operating_points(curve, cfg.fa_per_hour, ref, binding)
         pick = operating.get(f"{DEFAULT_TARGET:g}") or (next(iter(operating.values())) if operating else None)
         rank = (pick[f"frr_{ref}"], pick[f"latency_p50_{ref}"] or 0.0) if pick else (1.0, 0.0)
         candidates.append((rank, base, curve, operating, pick))
     _, base, curve, operating, pick = min(candidates, key=lambda c: c[0])
     # No threshold within even the loosest target: the one with the fewest false accepts on the worst set.
-    fewest = min(curve, key=lambda r: (max(r[k] for k in fa_keys), -r["threshold"]))
+    fewest = min(curve, key=lambda r: (max(r[k] for k in binding), -r["threshold"]))
     threshold = pick["threshold"] if pick else fewest["threshold"]
     detector = asdict(base.replace(threshold=threshold, rearm_threshold=round(threshold / 2, 3)))
 
@@ -146,7 +151,7 @@ def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarr
         "real_negatives": (f"{real_hours:.2f} h of real speech by the dev-half tuning speakers (data/real_speech.py: "
                            f"WUW Corpus II telephone calls and Speech Commands words, {len(real_tuning)} utterances "
                            f"without the phrase), alone and at 10 dB over held-out music/noise; the threshold keeps FA/h "
-                           f"within the target on both") if real_probs else "none",
+                           f"within the target on them alone (10 dB: reported)") if real_probs else "none",
         "detector_choice": {f"smoothing {c[1].smoothing}, patience {c[1].patience}":
                             {"frr": round(c[0][0], 4), "latency_p50_s": round(c[0][1], 3)} for c in candidates},
         "operating_points": {f"{k} FA/h": {"threshold": v["threshold"],
