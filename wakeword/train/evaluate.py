@@ -151,7 +151,7 @@ def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarr
         "real_negatives": (f"{real_hours:.2f} h of real speech by the dev-half tuning speakers (data/real_speech.py: "
                            f"WUW Corpus II telephone calls and Speech Commands words, {len(real_tuning)} utterances "
                            f"without the phrase), alone and at 10 dB over held-out music/noise; the threshold keeps FA/h "
-                           f"within the target on them alone (10 dB: reported)") if real_probs else "none",
+                           f"within the target on them clean (10 dB: reported)") if real_probs else "none",
         "detector_choice": {f"smoothing {c[1].smoothing}, patience {c[1].patience}":
                             {"frr": round(c[0][0], 4), "latency_p50_s": round(c[0][1], 3)} for c in candidates},
         "operating_points": {f"{k} FA/h": {"threshold": v["threshold"],
