@@ -58,7 +58,8 @@ def keyword_stream(utts: list[rs.Utterance], rng: np.random.Generator) -> ev.Pos
     """Whole utterances 1.5-3 s apart, each at speech level 0.05 RMS; spans are their keyword times."""
     parts, spans, pos = [np.zeros(int(1.5 * SR), np.float32)], [], int(1.5 * SR)
     for u in utts:
-        a = u.audio / max(rms(u.audio[np.abs(u.audio) > 1e-3]) if np.any(np.abs(u.audio) > 1e-3) else 1.0, 1e-4)
+        audible = u.audio[np.abs(u.audio) > 1e-3]
+        a = u.audio / max(rms(audible) if len(audible) else 1.0, 1e-4)
         parts += [a * 0.05, np.zeros(int(rng.uniform(1.5, 3.0) * SR), np.float32)]
         spans.append((pos / SR + u.span[0], pos / SR + u.span[1]))
         pos += len(a) + len(parts[-1])
