@@ -123,8 +123,8 @@ def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarra
         out[f"{kind}_clips"] = len(clips)
     curve = []
     for row, extra in zip(ev.sweep(positives, negs["clean"], base, card.geometry),
-                          ev.sweep({}, negs["10db"], base, card.geometry)):
-        curve.append({**row, "fa_per_hour_clean": row["fa_per_hour"], "fa_per_hour_10db": extra["fa_per_hour"]})
+                          ev.fa_columns({"10db": negs["10db"]}, base, card.geometry)):
+        curve.append({**row, "fa_per_hour_clean": row["fa_per_hour"], **extra})
     out["sweep"] = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if not k.startswith("latency")
                      or k.startswith("latency_p50")} for r in curve]
     if positives:

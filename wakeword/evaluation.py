@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .audio.decode import decode
-from .audio.signal import SR, background, normalize, resample_to_16k, rms, trim
+from .audio.signal import SR, audible_rms, background, normalize, resample_to_16k, rms, trim
 from .audio.wav import read_wav
 from .detector import DetectorConfig, TriggerDetector
 from .errors import AudioError
@@ -96,8 +96,7 @@ def with_noise(blocks: Iterable[np.ndarray], snr_db: float | None, noise_pool: l
         if snr_db is None:
             yield b
             continue
-        active = b[np.abs(b) > 1e-3]
-        gain = (rms(active) if len(active) else rms(b)) * 10 ** (-snr_db / 20)
+        gain = audible_rms(b) * 10 ** (-snr_db / 20)
         yield np.clip(b + background(len(b), noise_pool, rng) * gain, -1, 1).astype(np.float32)
 
 
@@ -195,6 +194,15 @@ def sweep(positives: Mapping[str, tuple[np.ndarray | Trace, list[tuple[float, fl
             row[f"latency_p95_{label}"] = float(np.percentile(lat, 95)) if lat else None
         rows.append(row)
     return rows
+
+
+def fa_columns(negatives: Mapping[str, np.ndarray | Trace], base: DetectorConfig, geometry: StepGeometry | None = None,
+               thresholds: Iterable[float] = THRESHOLDS) -> list[dict]:
+    """Per threshold of `sweep`, FA/h on each further negative stream, as `fa_per_hour_<label>` columns to add to
+    its rows (a curve whose operating points must hold on several negative sets)."""
+    thresholds = list(thresholds)
+    per = {label: sweep({}, probs, base, geometry, thresholds) for label, probs in negatives.items()}
+    return [{f"fa_per_hour_{label}": rows[i]["fa_per_hour"] for label, rows in per.items()} for i in range(len(thresholds))]
 
 
 def operating_points(curve: list[dict], targets: Iterable[float], ref: str,

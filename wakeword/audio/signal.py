@@ -15,6 +15,12 @@ def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
 
 
+def audible_rms(x: np.ndarray) -> float:
+    """RMS of the samples above -60 dBFS (the speech, not the pauses between words); of all samples if none is."""
+    audible = x[np.abs(x) > 1e-3]
+    return rms(audible) if len(audible) else rms(x)
+
+
 def trim(audio: np.ndarray, rel_db: float = -40.0, pad_s: float = 0.02) -> np.ndarray:
     """Cut leading/trailing silence (10 ms frames below rel_db of the loudest), keeping a short pad."""
     hop = SR // 100

@@ -111,9 +111,14 @@ def make_clip_sets(stages: ClipStages) -> dict[str, Path]:
     return {name: st.dir / "clips.npz" for name, (st, _) in stages.items()}
 
 
+def banned_words(recipe: Recipe) -> set[str]:
+    """The phrase's words that no negative (TTS sentence or real utterance) may say."""
+    return clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
+
+
 def clip_loader(recipe: Recipe, clip_dirs: dict[str, Path]) -> Loader:
     """Loads a clip set by name; sentence sets come without the clips that say a word of the phrase."""
-    return functools.partial(_load_clips, clip_dirs, clips.phrase_words(recipe.phrase_texts, recipe.near_misses))
+    return functools.partial(_load_clips, clip_dirs, banned_words(recipe))
 
 
 def _load_clips(clip_dirs: dict[str, Path], banned: set[str], name: str) -> list[np.ndarray]:
@@ -133,8 +138,7 @@ def real_negatives(recipe: Recipe, part: str) -> list[np.ndarray]:
     the recipe names no real-speech folder."""
     if not recipe.real_speech_dir:
         return []
-    banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
-    return real_speech.negatives(real_speech.load(recipe.real_speech_dir, part), banned)
+    return real_speech.negatives(real_speech.load(recipe.real_speech_dir, part), banned_words(recipe))
 
 
 def real_speech_key(recipe: Recipe) -> list:
@@ -178,5 +182,5 @@ def heldout_set(recipe: Recipe, cache: Path) -> tuple[ClipSet, list[np.ndarray],
     """The recipe's evaluation material: held-out positives, held-out sentences (the phrase's words removed) and
     the backgrounds stage directory."""
     pos_dir, sentences_dir, bg = recipe_stages(recipe, cache, "eval_positives", "eval_sentences", "backgrounds")
-    banned = clips.phrase_words(recipe.phrase_texts, recipe.near_misses)
-    return ClipSet.load(pos_dir / "clips.npz"), ClipSet.load(sentences_dir / "clips.npz").without(banned).clips, bg
+    sentences = ClipSet.load(sentences_dir / "clips.npz").without(banned_words(recipe)).clips
+    return ClipSet.load(pos_dir / "clips.npz"), sentences, bg

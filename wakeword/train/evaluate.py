@@ -86,13 +86,6 @@ REAL_CONDITIONS = {"real_clean": None, "real_10db": 10.0}  # the real tuning spe
 BINDING = ("fa_per_hour", "fa_per_hour_real_clean")
 
 
-def real_fa_rows(real: dict[str, np.ndarray], base: DetectorConfig, card: ModelCard) -> list[dict]:
-    """Per threshold, FA/h on each real tuning condition, as extra `fa_per_hour_<condition>` columns of the curve."""
-    per = {label: ev.sweep({}, probs, base, card.geometry) for label, probs in real.items()}
-    return [{f"fa_per_hour_{label}": rows[i]["fa_per_hour"] for label, rows in per.items()}
-            for i in range(len(ev.THRESHOLDS))]
-
-
 def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarray]], np.ndarray],
                     pos_clips: list[np.ndarray], sentences: list[np.ndarray], bg_dir: Path, out_dir: Path,
                     pos_voices: list[str] | None = None, real_tuning: Sequence[np.ndarray] = ()) -> dict:
@@ -130,7 +123,7 @@ def evaluate_scores(recipe, card: ModelCard, scores: Callable[[Iterable[np.ndarr
         base = BASE.replace(smoothing=smoothing, patience=patience)
         curve = ev.sweep(positives, neg, base, card.geometry)
         if real_probs:
-            curve = [{**row, **extra} for row, extra in zip(curve, real_fa_rows(real_probs, base, card))]
+            curve = [{**row, **extra} for row, extra in zip(curve, ev.fa_columns(real_probs, base, card.geometry))]
         operating = ev.operating_points(curve, cfg.fa_per_hour, ref, binding)
         pick = operating.get(f"{DEFAULT_TARGET:g}") or (next(iter(operating.values())) if operating else None)
         rank = (pick[f"frr_{ref}"], pick[f"latency_p50_{ref}"] or 0.0) if pick else (1.0, 0.0)

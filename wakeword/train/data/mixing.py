@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from ...features import spectrogram
 from ...model.geometry import StepGeometry
-from ...audio.signal import SR, colored_noise, excerpt, rms
+from ...audio.signal import SR, audible_rms, colored_noise, excerpt, rms
 from ..recipe import Mixing
 from .real_speech import telephone
 
@@ -114,9 +114,7 @@ def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, r
     mix = background(n, src, rng, cfg)
     if rms(speech) > 1e-4:
         snr = rng.uniform(*cfg.snr_db) if rng.random() > cfg.clean else rng.uniform(*cfg.clean_snr_db)
-        active = speech[np.abs(speech) > 1e-3]
-        speech_rms = rms(active) if len(active) else rms(speech)
-        mix = mix * (speech_rms / 10 ** (snr / 20)) + speech
+        mix = mix * (audible_rms(speech) / 10 ** (snr / 20)) + speech
     else:
         mix = mix * rng.uniform(*cfg.quiet_gain)
     if cfg.telephone and rng.random() < cfg.telephone:

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
+from scipy.signal import butter, resample_poly, sosfilt
 
 from ...audio.decode import decode
 from ...audio.signal import SR
+from .clips import load_audio, save_audio
 
 SPLIT_FILE = "real-speech-split.tsv"
 WUW_KEYWORDS = ("operator", "thinkengine", "onword", "wildfire", "voyager")
@@ -110,17 +111,13 @@ def _utterance(data_dir: Path, row: dict, wuw: dict) -> Utterance:
 def _write(path: Path, utts: list[Utterance]) -> None:
     meta = [{k: getattr(u, k) for k in ("path", "speaker", "corpus", "text", "keyword", "span", "isolated")}
             for u in utts]
-    audio = np.concatenate([u.audio for u in utts]) if utts else np.zeros(0, np.float32)
-    np.savez(path, audio=(np.clip(audio, -1, 1) * 32767).astype(np.int16),
-             lengths=np.array([len(u.audio) for u in utts], np.int64), meta=json.dumps(meta))
+    save_audio(path, [u.audio for u in utts], meta=json.dumps(meta))
 
 
 def _read(path: Path) -> list[Utterance]:
-    z = np.load(path)
-    audio = z["audio"].astype(np.float32) / 32767
-    bounds = np.concatenate([[0], np.cumsum(z["lengths"])])
-    return [Utterance(**{**m, "span": tuple(m["span"]) if m["span"] else None}, audio=audio[a:b])
-            for m, a, b in zip(json.loads(str(z["meta"])), bounds[:-1], bounds[1:])]
+    meta = json.loads(str(np.load(path)["meta"]))
+    return [Utterance(**{**m, "span": tuple(m["span"]) if m["span"] else None}, audio=audio)
+            for m, audio in zip(meta, load_audio(path))]
 
 
 def negatives(utts: list[Utterance], phrase_words: set[str]) -> list[np.ndarray]:
@@ -132,8 +129,6 @@ def telephone(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A telephone channel: band-limited to ~300-3400 Hz by 8 kHz sampling, mu-law coded, back to 16 kHz. The
     real speech the models are judged on (WUW) and many cheap microphones sound like this; a model that only heard
     full-band speech would learn 'band-limited means not the phrase' from the real negatives."""
-    from scipy.signal import butter, sosfilt
-
     x = sosfilt(butter(2, rng.uniform(200, 350), "high", fs=SR, output="sos"), audio)
     narrow = resample_poly(x, 1, 2)
     gain = rng.uniform(0.3, 0.9) / max(float(np.abs(narrow).max()), 1e-6)  # the coder's level: its noise is relative
