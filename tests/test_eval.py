@@ -56,3 +56,17 @@ def test_operating_points_keep_within_the_target_on_every_named_negative_set():
     assert operating_points(curve, [0.5], "10db")["0.5"]["threshold"] == 0.5  # synthetic negatives alone
     both = operating_points(curve, [0.5, 0.1], "10db", ("fa_per_hour", "fa_per_hour_real_clean"))
     assert both["0.5"]["threshold"] == 0.7 and both["0.1"]["threshold"] == 0.9
+
+
+def test_decoding_a_compressed_file_gives_the_same_samples_every_time(tmp_path):
+    """Music and evaluation sets are decoded anew by each run: without -D, sox dithers at random when it
+    resamples, so the same command gave other noise streams and other 10 dB figures."""
+    import numpy as np
+    from scipy.signal import resample_poly
+
+    from wakeword.audio.decode import decode
+
+    wav = write(tmp_path / "a.wav", resample_poly(tts("the same noise every time"), 22050, 16000).astype(np.float32), 22050)
+    subprocess.run(["sox", str(wav), str(tmp_path / "a.flac")], check=True)
+    first, second = decode(str(tmp_path / "a.flac")), decode(str(tmp_path / "a.flac"))
+    assert len(first) > 8000 and np.array_equal(first, second)

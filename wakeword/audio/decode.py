@@ -25,7 +25,7 @@ def decode(path: str) -> np.ndarray:
         if shutil.which("ffmpeg"):
             cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", path, "-ac", "1", "-ar", str(SR), out]
         elif shutil.which("sox"):
-            cmd = ["sox", path, "-c", "1", "-r", str(SR), "-b", "16", out]
+            cmd = ["sox", "-D", path, "-c", "1", "-r", str(SR), "-b", "16", out]  # -D: no random dither
         else:
             raise AudioError(f"{path}: decoding this format needs ffmpeg or sox (apt-get install sox), or convert it to WAV")
         r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
