@@ -31,6 +31,15 @@ def test_detect_prints_one_event_for_the_phrase(phrase):
     assert set(e) >= {"wake_word", "score", "time", "file", "sequence", "detected_at"}
 
 
+def test_a_lower_threshold_moves_the_rearm_level_with_it(phrase):
+    """The card re-arms at 0.46 with threshold 0.85; `--threshold 0.2` alone must run, not refuse the card's
+    re-arm level, and still give one event for one phrase."""
+    path, end, _ = phrase
+    r = run("detect", str(path), "--threshold", "0.2")
+    assert r.returncode == 0, r.stderr
+    assert len(events(r.stdout)) == 1
+
+
 def test_nothing_detected_is_success(negative):
     r = run("detect", str(negative[0]))
     assert r.returncode == 0 and r.stdout == ""

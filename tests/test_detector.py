@@ -104,3 +104,9 @@ def test_overrides_and_unknown_keys():
     assert cfg.threshold == 0.7 and cfg.patience == 2 and cfg.rearm == 0.35
     with pytest.raises(ConfigError, match="unknown detector setting"):
         DetectorConfig().replace(treshold=0.7)
+
+
+def test_a_new_threshold_scales_the_cards_rearm_level():
+    card = DetectorConfig(threshold=0.8, rearm_threshold=0.4)
+    assert card.replace(threshold=0.2).rearm == pytest.approx(0.1)
+    assert card.replace(threshold=0.2, rearm_threshold=0.15).rearm == 0.15

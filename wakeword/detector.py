@@ -40,12 +40,18 @@ class DetectorConfig:
         return self.threshold / 2 if self.rearm_threshold is None else self.rearm_threshold
 
     def replace(self, **overrides: Any) -> "DetectorConfig":
-        """A copy with the non-None overrides applied; unknown names are a ConfigError."""
+        """A copy with the non-None overrides applied; unknown names are a ConfigError.
+
+        A new threshold without a new re-arm level moves the re-arm level with it (the same ratio), so that
+        lowering the sensitivity (`--threshold 0.2` on a card that re-arms at 0.46) just works."""
         names = {f.name for f in dataclasses.fields(self)}
         bad = set(overrides) - names
         if bad:
             raise ConfigError(f"unknown detector setting(s) {sorted(bad)}; known: {sorted(names)}")
-        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "threshold" in given and "rearm_threshold" not in given and self.rearm_threshold is not None:
+            given["rearm_threshold"] = self.rearm_threshold * float(given["threshold"]) / self.threshold
+        return dataclasses.replace(self, **given)
 
     @classmethod
     def from_card(cls, settings: dict[str, Any]) -> "DetectorConfig":
