@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,10 @@ def _window(n_fft: int) -> np.ndarray:
 
 
 def _log_power(frames: np.ndarray, window: np.ndarray, floor: float) -> np.ndarray:
-    spectrum = scipy.fft.rfft(frames * window, axis=-1)  # float32 FFT: ~6x faster than numpy.fft here
+    # numpy's FFT, not scipy's: scipy.fft is faster on long batches but importing it costs the daemon ~28 MB of
+    # memory and ~0.3 s of start-up, more than it saves (~0.5 CPU s per hour of audio). numpy 1.x computes in
+    # float64: the cast keeps the frames float32 either way.
+    spectrum = np.fft.rfft(frames * window, axis=-1).astype(np.complex64, copy=False)
     # In place: on the live path every call comes after a sleep (cold caches), where each temporary array counts.
     power = np.square(spectrum.real)
     power += np.square(spectrum.imag)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import wave
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,7 +121,11 @@ def _samples(name: str, buf, offset: int, nbytes: int, fmt: tuple[int, int, int,
 
 
 def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int = 16000) -> None:
-    """Write float samples in [-1, 1] (mono or (n, channels)) as 16-bit PCM."""
-    from scipy.io import wavfile
-
-    wavfile.write(path, sample_rate, (np.clip(samples, -1, 1) * 32767).astype(np.int16))
+    """Write float samples in [-1, 1] (mono or (n, channels)) as 16-bit PCM (stdlib `wave`: the daemon's
+    detection recorder writes these, and the runtime imports no scipy)."""
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    with wave.open(os.fspath(path), "wb") as w:
+        w.setnchannels(1 if pcm.ndim == 1 else pcm.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(pcm.tobytes())

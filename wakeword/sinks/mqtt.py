@@ -30,13 +30,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable
-
-import paho.mqtt.client as mqtt
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import threads
 from ..errors import ConfigError
 from ..events import Detection
+
+if TYPE_CHECKING:  # paho is imported when a sink starts: the config parser and a daemon without MQTT never load it
+    import paho.mqtt.client as mqtt
 
 log = logging.getLogger("wakeword.mqtt")
 
@@ -228,6 +229,8 @@ class MqttSink:
         if self._client is not None:
             return self
         cfg = self.config
+        import paho.mqtt.client as mqtt
+
         client_id = cfg.client_id or f"wakeword-{cfg.site_id}-{uuid.uuid4().hex[:8]}"
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
         # paho never logs the password; a LoggerAdapter is all paho needs of a Logger
