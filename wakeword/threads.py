@@ -3,15 +3,15 @@ processing, dispatch and MQTT threads apart (Python before 3.14 leaves every thr
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import threading
 from typing import Callable
 
 _PR_SET_NAME, _PR_GET_NAME = 15, 16
 _libc: ctypes.CDLL | None
-try:
-    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-except OSError:  # not Linux/glibc: names stay Python-only
+try:  # the process's own symbols (libc is linked in): ctypes.util.find_library would import subprocess and tempfile
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _libc.prctl  # noqa: B018  (not Linux: names stay Python-only)
+except (OSError, AttributeError):
     _libc = None
 
 

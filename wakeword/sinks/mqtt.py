@@ -28,7 +28,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -229,6 +228,8 @@ class MqttSink:
         if self._client is not None:
             return self
         cfg = self.config
+        import uuid
+
         import paho.mqtt.client as mqtt
 
         client_id = cfg.client_id or f"wakeword-{cfg.site_id}-{uuid.uuid4().hex[:8]}"
