@@ -267,7 +267,8 @@ def test_queue_is_bounded_while_the_broker_is_unreachable(caplog):
     assert sink.dropped == 3
     unreachable = [r for r in caplog.records if r.getMessage() == f"MQTT broker 127.0.0.1:{b.port} unreachable, queueing events"]
     assert len(unreachable) == 1 and unreachable[0].levelno == logging.WARNING
-    assert sum("dropped" in r.getMessage() for r in caplog.records) == 3
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(dropped) == 2 and "3 event(s) dropped in all" in dropped[-1]  # one rate-limited warning, the total
 
 
 # ---- Hermes toggles -----------------------------------------------------------------------------------------
@@ -291,13 +292,40 @@ def test_hermes_toggle_off_and_on(broker, caplog):
         sink.publish(detection(1))  # disabled: dropped silently
         assert sink.dropped == 0 and sink.queued == 0
 
-        obs.publish("hermes/hotword/toggleOn", {"reason": "no siteId: applies to every site"})
+        obs.publish("hermes/hotword/toggleOn", {"siteId": "living"})
         wait_for(lambda: toggles == [False, True], what="toggleOn")
         assert sink.enabled is True
         sink.publish(detection(2))
         assert json.loads(obs.get()[1])["sequence"] == 2  # the event raised while disabled never went out
         obs.expect_nothing()
     assert sink.published == 1 and sink.dropped == 0
+
+
+def test_no_toggle_message_can_break_the_sink_or_pause_another_site(broker, caplog):
+    """A 100 KB '[[[[' payload once raised RecursionError in paho's thread and MQTT was dead for good; a toggleOff
+    without siteId paused every site (Hermes: no siteId means "default"); a retained one re-paused at every start."""
+    caplog.set_level(logging.INFO, logger="wakeword.mqtt")
+    toggles: list[bool] = []
+    cfg = MqttConfig("127.0.0.1", broker.port, site_id="attic", hermes=True)
+    with observer(broker.port, ["wakeword/attic/detected"]) as obs:
+        obs.client.publish("hermes/hotword/toggleOff", json.dumps({"siteId": "attic"}), qos=1, retain=True).wait_for_publish(5)
+        with running(cfg, on_toggle=toggles.append) as sink:
+            wait_for(lambda: sink.subscribed, what="sink subscribed to the toggles")
+            for payload in ("[" * 100_000, "{" * 5_000, b"x" * (10 * 1024 * 1024), "not json", "[1, 2]"):
+                obs.client.publish("hermes/hotword/toggleOff", payload, qos=1).wait_for_publish(5)
+            obs.publish("hermes/hotword/toggleOff", {"reason": "no siteId: site default only"})
+            obs.publish("hermes/hotword/toggleOff", {"siteId": "attic", "reason": "ours"})
+            wait_for(lambda: toggles == [False], what="our toggleOff, after every bad one")
+            obs.publish("hermes/hotword/toggleOn", {"siteId": "attic"})
+            wait_for(lambda: toggles == [False, True], what="toggleOn")
+            sink.publish(detection(7))
+            assert json.loads(obs.get()[1])["sequence"] == 7  # the network thread is alive and delivering
+        obs.client.publish("hermes/hotword/toggleOff", b"", qos=1, retain=True).wait_for_publish(5)  # clear it
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("ignoring a retained hermes/hotword/toggleOff" in m for m in messages)
+    assert any("ours" in m for m in messages) and not any("site default only" in m for m in messages)
+    assert sum("ignoring hermes/hotword/toggleOff" in m for m in messages) <= 2  # rate-limited: size, json
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records)
 
 
 # ---- secrets ------------------------------------------------------------------------------------------------

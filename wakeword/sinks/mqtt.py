@@ -46,6 +46,10 @@ TOGGLE_ON = "hermes/hotword/toggleOn"
 # After a reconnect, how long the sender waits for paho's re-sent, unacknowledged messages before draining the
 # queue anyway (they stay in paho's session queue either way; this only bounds a stall).
 _RESEND_GRACE_S = 5.0
+# A Hermes toggle is ~100 bytes. Anything far bigger is a mistake or an attack: it is ignored unparsed.
+TOGGLE_MAX_BYTES = 64 * 1024
+# Per cause, at most one warning this often about messages the sink ignores (a flood stays a line a minute).
+_IGNORED_LOG_EVERY_S = 60.0
 
 
 # ---- configuration ----------------------------------------------------------------------------------------
@@ -72,7 +76,8 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ca_certs": (_opt_str, "must be a path to a CA certificate file"),
     "queue_size": (lambda v: _is_int(v) and 1 <= v <= 1_000_000, "must be an integer between 1 and 1000000"),
     "keepalive": (lambda v: _is_int(v) and 1 <= v <= 65535, "must be an integer number of seconds between 1 and 65535"),
-    "client_id": (_opt_str, "must be a non-empty string"),
+    "client_id": (lambda v: v is None or (isinstance(v, str) and 0 < len(v.encode()) <= 65535),
+                  "must be a non-empty string of at most 65535 bytes"),
 }
 
 
@@ -164,6 +169,26 @@ class _PahoLog(logging.LoggerAdapter):
         super().log(level, msg, *args, **kwargs)
 
 
+class _LimitedLog:
+    """One warning per cause per `every` seconds; the next one says how many were held back meanwhile."""
+
+    def __init__(self, every: float = _IGNORED_LOG_EVERY_S) -> None:
+        self.every = every
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def warning(self, cause: str, msg: str, *args: object) -> None:
+        now = time.monotonic()
+        if cause in self._last and now - self._last[cause] < self.every:
+            self._held[cause] = self._held.get(cause, 0) + 1
+            return
+        self._last[cause] = now
+        held = self._held.pop(cause, 0)
+        if held:
+            msg, args = msg + " (and %d more like it since the last report)", (*args, held)
+        log.warning(msg, *args)
+
+
 class _Event:
     __slots__ = ("messages", "unacked", "gen")
 
@@ -204,6 +229,7 @@ class MqttSink:
         self._outage_logged = False
         self._refusal_logged = False
         self._closing = False
+        self._ignored = _LimitedLog()
         self._client: mqtt.Client | None = None
         self._sender: threading.Thread | None = None
 
@@ -236,6 +262,11 @@ class MqttSink:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
         # paho never logs the password; a LoggerAdapter is all paho needs of a Logger
         client.enable_logger(_PahoLog(logging.getLogger("wakeword.mqtt.paho"), {}))  # type: ignore[arg-type]
+        # An exception in any callback is logged (through _PahoLog, as an error) instead of ending paho's network
+        # thread, which would leave MQTT dead for good.
+        client.suppress_exceptions = True
+        if self._password and not cfg.tls:
+            log.warning("MQTT: the password goes to %s:%d in clear text (set mqtt.tls: true)", cfg.host, cfg.port)
         if cfg.username:
             client.username_pw_set(cfg.username, self._password)
         if cfg.tls:
@@ -301,8 +332,8 @@ class MqttSink:
             self._queue.append(event)
             self._cond.notify_all()
         if dropped:
-            log.warning("MQTT queue full (%d events): dropped the oldest event (%d dropped in all)",
-                        cfg.queue_size, dropped)
+            self._ignored.warning("queue", "MQTT queue full (%d events): dropped the oldest event (%d dropped in all)",
+                                  cfg.queue_size, dropped)
 
     __call__ = publish
 
@@ -335,6 +366,9 @@ class MqttSink:
         if left:
             log.warning("MQTT: %d event(s) not delivered to %s:%d before shutdown", left, self.config.host,
                         self.config.port)
+        if self.dropped:  # the queue-full warnings are rate-limited: the total is said once more here
+            log.warning("MQTT: %d event(s) dropped in all to the queue bound (mqtt.queue_size: %d)", self.dropped,
+                        self.config.queue_size)
         if self._connected:
             try:
                 info = client.publish(self.config.available_topic, "offline", qos=1, retain=True)
@@ -462,16 +496,26 @@ class MqttSink:
             self._subscribed = True
 
     def _on_toggle_message(self, client, userdata, msg) -> None:
+        """Hermes toggleOff/On for this site. Anyone on the broker can send one, so nothing in it may break the
+        sink: a retained toggle (it would re-pause at every connect), an oversized or too deeply nested payload,
+        or anything but a JSON object is ignored with a rate-limited warning."""
+        if msg.retain:
+            self._ignored.warning("retained", "ignoring a retained %s: a toggle counts when it is sent (clear it "
+                                  "with: mosquitto_pub -r -n -t %s)", msg.topic, msg.topic)
+            return
+        if len(msg.payload) > TOGGLE_MAX_BYTES:
+            self._ignored.warning("size", "ignoring %s: %d bytes (a toggle is at most %d)", msg.topic,
+                                  len(msg.payload), TOGGLE_MAX_BYTES)
+            return
         try:
             data = json.loads(msg.payload) if msg.payload else {}
-        except ValueError:
-            log.warning("ignoring %s: the payload is not JSON", msg.topic)
+        except (ValueError, RecursionError):
+            self._ignored.warning("json", "ignoring %s: the payload is not JSON", msg.topic)
             return
         if not isinstance(data, dict):
-            log.warning("ignoring %s: the payload is not a JSON object", msg.topic)
+            self._ignored.warning("json", "ignoring %s: the payload is not a JSON object", msg.topic)
             return
-        site = data.get("siteId")
-        if site is not None and site != self.config.site_id:
+        if data.get("siteId", "default") != self.config.site_id:  # Hermes: no siteId means site "default"
             return
         on = msg.topic == TOGGLE_ON
         changed = on != self.enabled
