@@ -339,6 +339,13 @@ def test_password_never_appears_in_logs(broker, caplog, monkeypatch, tmp_path):
                MqttConfig("127.0.0.1", broker.port, site_id="pw2", username="ww", password_file=str(pw_file)),
                MqttConfig("127.0.0.1", broker.port, site_id="pw3", username="ww", password=file_secret)]
     assert MqttSink(configs[0])._password == env_secret and MqttSink(configs[1])._password == file_secret
+    credentials = tmp_path / "credentials"  # what systemd's LoadCredential=mqtt_password:FILE hands the daemon
+    credentials.mkdir()
+    (credentials / "mqtt_password").write_text("cred-S3cr3t-pw\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    assert MqttSink(configs[0])._password == "cred-S3cr3t-pw"  # before the environment variable
+    assert MqttSink(configs[1])._password == file_secret  # an explicit password_file still wins
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
     with observer(broker.port, ["wakeword/+/detected"]) as obs:
         for cfg in configs:
             with running(cfg) as sink:

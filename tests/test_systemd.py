@@ -34,3 +34,41 @@ def test_unit_has_notify_watchdog_restart_audio():
     for line in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "SupplementaryGroups=audio", "NoNewPrivileges=yes",
                  "ProtectSystem=strict", "PrivateTmp=yes", "--config /etc/wakeword/config.yaml"):
         assert line in text
+
+
+FILTER = Path(__file__).resolve().parent / "unit_filter.py"
+
+
+def test_the_units_syscall_filter_is_enforced_and_fails_calls_with_eperm():
+    """unit_filter.py applies the unit's filter for real: a call the unit denies (@resources) fails with EPERM
+    rather than killing the process (the shipped unit once killed the daemon with SIGSYS in `import numpy`)."""
+    probe = "import numpy, os\ntry:\n    os.setpriority(os.PRIO_PROCESS, 0, 0)\nexcept PermissionError:\n    print('denied')"
+    r = subprocess.run([sys.executable, str(FILTER), str(UNIT), "--", sys.executable, "-c", probe],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "denied", (r.returncode, r.stderr[-500:])
+
+
+def test_the_daemon_runs_under_its_units_syscall_filter(phrase):
+    """`wakeword run` under the shipped unit's seccomp filter: PortAudio capture from the virtual microphone,
+    detection, and the event on stdout and on MQTT."""
+    from test_microphone import read_until
+    from test_mqtt import observer
+    from wakeword.testing import mosquitto, virtual_microphone
+
+    with virtual_microphone() as mic, mosquitto() as broker, observer(broker.port, ["wakeword/+/detected"]) as obs:
+        proc = subprocess.Popen([sys.executable, str(FILTER), str(UNIT), "--", sys.executable, "-m", "wakeword", "run",
+                                 "--model", "hey_ssafy", "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port)],
+                                env=mic.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            err = read_until(proc.stderr, lambda line: "receiving audio" in line, 60)
+            assert any("receiving audio" in line for line in err), (err, proc.poll())
+            mic.play(str(phrase[0]))
+            out = read_until(proc.stdout, lambda line: True, 10)
+            assert len(out) == 1 and '"hey_ssafy"' in out[0], out
+            topic, payload, _ = obs.get(timeout=10)
+            assert topic == "wakeword/default/detected" and '"hey_ssafy"' in payload
+            proc.terminate()
+            assert proc.wait(timeout=10) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()

@@ -134,17 +134,23 @@ class MqttConfig:
         return f"wakeword/{self.site_id}/detected"
 
     def resolve_password(self) -> str | None:
-        """`password`, else the first line of `password_file`, else $WAKEWORD_MQTT_PASSWORD (only with a username)."""
+        """`password`, else the first line of `password_file`, else (only with a username) the systemd credential
+        `mqtt_password` (LoadCredential=, for a 0600 file the unit's DynamicUser cannot read), else
+        $WAKEWORD_MQTT_PASSWORD."""
         if self.password is not None:
             return self.password
-        if self.password_file:
+        path = self.password_file
+        credential = os.path.join(os.environ.get("CREDENTIALS_DIRECTORY", ""), "mqtt_password")
+        if not path and self.username and os.environ.get("CREDENTIALS_DIRECTORY") and os.path.exists(credential):
+            path = credential
+        if path:
             try:
-                with open(self.password_file, encoding="utf-8") as fh:
+                with open(path, encoding="utf-8") as fh:
                     return fh.read().rstrip("\r\n")
             except OSError as e:
-                raise ConfigError(f"mqtt.password_file {self.password_file}: cannot read it ({e.strerror})") from None
+                raise ConfigError(f"mqtt.password_file {path}: cannot read it ({e.strerror})") from None
             except UnicodeDecodeError:
-                raise ConfigError(f"mqtt.password_file {self.password_file}: not UTF-8 text") from None
+                raise ConfigError(f"mqtt.password_file {path}: not UTF-8 text") from None
         if self.username:
             return os.environ.get(PASSWORD_ENV) or None
         return None
