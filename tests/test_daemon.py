@@ -200,3 +200,74 @@ def test_main_thread_sleeps_while_listening_and_still_stops_at_once():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_failed_reload_keeps_the_running_engine_and_sinks(tmp_path, phrase):
+    """A reload that cannot be applied whole changes nothing: an unreadable password file (it once left MQTT
+    silently dead), or a new audio setting with a missing model (it once stopped everything and exited 0)."""
+    cfg = tmp_path / "config.yaml"
+    with mosquitto() as broker, observer(broker.port, ["wakeword/+/detected"]) as obs:
+        good = f"models: [hey_ssafy]\nmqtt: {{host: 127.0.0.1, port: {broker.port}, site_id: porch}}\n"
+        cfg.write_text(good)
+        proc = subprocess.Popen(CMD + ["--config", str(cfg), "--input", "-"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert b"listening for" in proc.stderr.readline()  # the good config is the running one
+            bad = [good.replace("site_id: porch", f"site_id: porch, username: u, password_file: {tmp_path}/nope"),
+                   "audio: {input: '-', block_ms: 50}\nmodels: [nope]\n" + good.split("\n", 1)[1]]
+            for text in bad:
+                cfg.write_text(text)
+                proc.send_signal(signal.SIGHUP)
+                time.sleep(1.0)
+            feed(proc, phrase[2])
+            topic, payload, _ = obs.get(timeout=10)  # the running MQTT sink still delivers
+            assert topic == "wakeword/porch/detected" and json.loads(payload)["wake_word"] == "hey_ssafy"
+            proc.stdin.close()
+            assert proc.wait(timeout=30) == 0
+            out = proc.stdout.read().decode().splitlines()
+            err = proc.stderr.read().decode()
+            assert len(out) == 1 and json.loads(out[0])["wake_word"] == "hey_ssafy"
+            assert err.count("config reload failed, keeping the running config") == 2, err
+            assert "Traceback" not in err and "configuration reloaded" not in err
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_a_closed_stdout_costs_only_stdout_events(tmp_path, phrase):
+    """`wakeword run ... | head -1`: the reader goes away after one event; every event still reaches MQTT, stdout's
+    loss is one log line, and the exit is clean (it once lost every later MQTT event, a traceback each)."""
+    from wakeword.testing import write
+
+    gap = np.zeros(3 * 16000, np.float32)
+    audio = np.concatenate([phrase[2], gap] * 4)
+    wav = write(tmp_path / "four.wav", audio)
+    with mosquitto() as broker, observer(broker.port, ["wakeword/+/detected"]) as obs:
+        proc = subprocess.Popen(CMD + ["--input", str(wav), "--model", "hey_ssafy", "--mqtt-host", "127.0.0.1",
+                                       "--mqtt-port", str(broker.port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = proc.stdout.readline()
+        proc.stdout.close()  # the reader exits
+        assert json.loads(first)["wake_word"] == "hey_ssafy"
+        seqs = [json.loads(obs.get(timeout=15)[1])["sequence"] for _ in range(4)]
+        assert proc.wait(timeout=30) == 0
+        err = proc.stderr.read().decode()
+    assert seqs == sorted(seqs) and len(set(seqs)) == 4
+    assert "stdout failed" in err and "Traceback" not in err and "Exception ignored" not in err, err
+
+
+def test_sighup_and_sigint_while_starting_are_harmless(phrase):
+    """A SIGHUP while numpy and the interpreter load (the first ~0.35 s) once killed the daemon, a Ctrl-C printed a
+    traceback. (Before Python itself is up, ~0.05 s, nothing can catch them; systemd reloads only after READY=1.)"""
+    proc = subprocess.Popen(CMD + ["--input", "-", "--model", "hey_ssafy"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGHUP)
+    feed(proc, phrase[2])
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
+    assert len(proc.stdout.read().splitlines()) == 1
+    proc = subprocess.Popen(CMD + ["--input", "-"], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) in (0, 130)
+    assert b"Traceback" not in proc.stderr.read()

@@ -204,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and sys.argv[1:2] == ["run"]:
+        import signal
+
+        # Until the daemon installs its handlers (after numpy and the interpreter load), a SIGHUP has no config to
+        # reload yet; by default it would kill the process.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -4,7 +4,10 @@ Config file (optional) → CLI overrides → Engine on a live microphone, a WAV 
 stdout (JSON lines, flushed per event) and MQTT (plain + Hermes). systemd integration: READY=1 once audio
 flows, WATCHDOG=1 while the processing thread is alive and audio keeps arriving, STOPPING=1 on SIGTERM,
 which flushes queued events and exits 0. SIGHUP reloads the config (engine and sinks rebuilt).
-Hermes toggleOff/toggleOn pause and resume detections for this site.
+Hermes toggleOff/toggleOn pause and resume detections for this site. A reload is all or nothing: the new
+engine and sinks are built and checked before the running ones are touched, and any failure leaves those running.
+Each sink is independent: stdout has its own thread and bounded queue, MQTT its own, so one stalled or closed
+consumer costs only its own events (counted and logged).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import time
 from .config import Config, load_config
 from .engine import Engine
 from .events import Detection
+from .sinks.queued import QueuedSink
 from .sinks.stdout import StdoutSink
 from .errors import WakewordError
 from .sdnotify import Notifier
@@ -73,6 +77,7 @@ class Service:
         self.engine = Engine(cfg.models or None, detector=cfg.detector, flex_delegate=cfg.flex_delegate,
                              channel=cfg.audio.channel)
         self.mqtt = self._mqtt_sink(cfg)
+        self.stdout = QueuedSink(StdoutSink(), "stdout") if cfg.stdout else None
         self.source = open_source(cfg, on_state=self._microphone_state)
         self.last_audio = 0.0
         self._overflows_reported = 0
@@ -108,12 +113,13 @@ class Service:
             self.mqtt.set_available(ok)
 
     def _deliver(self, d: Detection) -> None:
-        if self.mqtt is not None and not self.mqtt.enabled:
+        mqtt = self.mqtt  # one read: a reload may swap it
+        if mqtt is not None and not mqtt.enabled:
             return  # Hermes toggleOff for this site
-        if self.cfg.stdout:
-            StdoutSink().publish(d)
-        if self.mqtt is not None:
-            self.mqtt.publish(d)
+        if mqtt is not None:
+            mqtt.publish(d)  # never blocks
+        if self.stdout is not None:
+            self.stdout.publish(d)  # never blocks
 
     def start(self) -> None:
         if self.mqtt:
@@ -123,16 +129,21 @@ class Service:
         self.engine.start(self.source)
 
     def reload(self, cfg: Config) -> bool:
-        """Apply a new config without reopening the audio source; False if the source itself changed."""
-        if cfg.audio != self.cfg.audio or cfg.capture != self.cfg.capture:
+        """Apply a new config without reopening the audio source; False if the source, the capture or stdout
+        changed (the caller builds a whole new Service). All or nothing: the new MQTT sink is built (password,
+        CA file checked) and the new models loaded before anything running is touched; WakewordError leaves
+        this service as it was. Models keep their states when their settings did not change."""
+        if (cfg.audio, cfg.capture, cfg.stdout) != (self.cfg.audio, self.cfg.capture, self.cfg.stdout):
             return False
-        self.engine.configure(cfg.models or None, detector=cfg.detector, flex_delegate=cfg.flex_delegate)
-        if cfg.mqtt != self.cfg.mqtt:
-            if self.mqtt:
-                self.mqtt.stop(timeout=1.5)
-            self.mqtt = self._mqtt_sink(cfg)
-            if self.mqtt:
-                self.mqtt.start()
+        new_mqtt = self._mqtt_sink(cfg) if cfg.mqtt != self.cfg.mqtt else self.mqtt
+        if (cfg.models, cfg.detector, cfg.flex_delegate) != (self.cfg.models, self.cfg.detector, self.cfg.flex_delegate):
+            self.engine.configure(cfg.models or None, detector=cfg.detector, flex_delegate=cfg.flex_delegate)  # atomic
+        if new_mqtt is not self.mqtt:
+            old, self.mqtt = self.mqtt, new_mqtt
+            if old:
+                old.stop(timeout=1.5)
+            if new_mqtt:
+                new_mqtt.start()
         self.cfg = cfg
         return True
 
@@ -155,6 +166,31 @@ class Service:
             self.recorder.flush()
         if self.mqtt:
             self.mqtt.stop(timeout=1.5)
+        if self.stdout:
+            self.stdout.close()
+
+
+def reload(service: Service, args, notifier: Notifier, wake: "_Wakeup") -> Service:
+    """The service for the config as it is now on disk. When the audio source changed, the new service is built
+    whole before the old one stops; if its source then cannot start, the old config is started again, and only
+    when that fails too does the error end the daemon (so systemd restarts it)."""
+    new_cfg = build_config(args)
+    if service.reload(new_cfg):
+        return service
+    new = Service(new_cfg, notifier, wake.set)
+    service.stop()
+    try:
+        new.start()
+        return new
+    except WakewordError as e:
+        new.stop()
+        log.error("the new config's audio cannot start (%s); back to the previous config", e)
+        try:
+            old = Service(service.cfg, notifier, wake.set)
+            old.start()
+        except WakewordError as e2:  # nothing can run: exit non-zero, so that systemd restarts the daemon
+            raise SystemExit(f"wakeword: neither the new nor the previous config can run: {e2}") from None
+        return old
 
 
 OVERFLOW_REPORT_S = 5.0  # longest sleep of the main loop without a watchdog
@@ -212,11 +248,7 @@ def run(args) -> int:
                 wake.reload = False
                 notifier.notify("RELOADING=1")
                 try:
-                    new_cfg = build_config(args)
-                    if not service.reload(new_cfg):  # the audio source changed: rebuild everything
-                        service.stop()
-                        service = Service(new_cfg, notifier, wake.set)
-                        service.start()
+                    service = reload(service, args, notifier, wake)
                     log.info("configuration reloaded")
                 except WakewordError as e:
                     log.error("config reload failed, keeping the running config: %s", e)

@@ -220,6 +220,14 @@ class MqttSink:
         self.published = 0
         self.dropped = 0
         self._password = config.resolve_password()
+        if config.tls:  # a CA file that cannot be used is a config error now, not a crash when paho connects
+            import ssl
+
+            try:
+                ssl.create_default_context(cafile=config.ca_certs)
+            except (OSError, ssl.SSLError) as e:
+                raise ConfigError(f"mqtt.ca_certs {config.ca_certs}: cannot use it as CA certificates "
+                                  f"({getattr(e, 'strerror', None) or e})") from None
         self._queue: collections.deque[_Event] = collections.deque()
         self._cond = threading.Condition()
         self._pending: dict[int, _Event] = {}  # mid -> event handed to paho, waiting for its PUBACK
