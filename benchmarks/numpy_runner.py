@@ -3,10 +3,12 @@
     .venv/bin/python benchmarks/numpy_runner.py [--model hey_ssafy] [--minutes 5] [--repeats 5] [--data ../shared/data]
 
 Audio: real recordings, precise-community-data's 16 kHz WAVs from the real-speech folder, in path order, joined
-to --minutes. Two figures per backend, start-up excluded: `engine`, the `wakeword detect` path (Engine.detect over
-the audio: front end, steps, detector), and `steps`, the step model alone (StepModel.process_frames over the front
-end's frames, computed once). The backends alternate within each round (these machines are shared and noisy: only
-same-run ratios mean much); medians over --repeats rounds after a warm-up; process CPU (user+sys, all threads).
+to --minutes. Figures per backend, start-up excluded: `engine`, the `wakeword detect` path (Engine.detect over the
+audio: front end, steps, detector), `steps`, the step model alone (StepModel.process_frames over the front end's
+frames, computed once), and the same steps of the model's float32 twin (models/reports/<name>/<name>_float32.yaml),
+which tells the cost of float32 weights from that of Python. The backends alternate within each round (these
+machines are shared and noisy: only same-run ratios mean much); medians over --repeats rounds after a warm-up;
+process CPU (user+sys, all threads).
 Writes benchmarks/results/numpy_runner.json.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from wakeword import Engine
 from wakeword.audio.wav import read_wav
 from wakeword.features import StreamingSpectrogram
+from wakeword.model.card import bundled_dir
 
 from cpu_per_hour import cpu_model_name  # benchmarks/
 from peers.usage import cpu as cpu_seconds  # benchmarks/peers/usage.py
@@ -61,12 +64,14 @@ def main() -> None:
     ap.add_argument("--model", default="hey_ssafy")
     ap.add_argument("--minutes", type=float, default=5)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data"), help="the real-speech folder")
+    ap.add_argument("--data", default="../shared/data", help="the real-speech folder (default: ../shared/data)")
     ap.add_argument("--out", default=str(HERE / "results" / "numpy_runner.json"))
     a = ap.parse_args()
     audio = real_audio(Path(a.data), a.minutes)
     seconds = len(audio) / 16000
     engines = {b: engine_for(a.model, b) for b in BACKENDS}
+    twin = bundled_dir() / "reports" / a.model / f"{a.model}_float32.yaml"
+    twins = {b: engine_for(str(twin), b) for b in BACKENDS}
     frames = StreamingSpectrogram(engines["numpy"].frontend_config).process(audio)
 
     def run_engine(engine: Engine) -> None:
@@ -77,14 +82,16 @@ def main() -> None:
         model.reset()
         model.process_frames(frames)
 
-    cpu: dict[str, dict[str, list[float]]] = {kind: {b: [] for b in BACKENDS} for kind in ("engine", "steps")}
+    kinds = {"engine": (engines, run_engine), "steps": (engines, run_steps), "steps, float32 twin": (twins, run_steps)}
+    cpu: dict[str, dict[str, list[float]]] = {kind: {b: [] for b in BACKENDS} for kind in kinds}
     for b in BACKENDS:  # warm-up
         run_engine(engines[b])
+        run_steps(twins[b])
     for _ in range(a.repeats):
-        for kind, run in (("engine", run_engine), ("steps", run_steps)):
+        for kind, (which, run) in kinds.items():
             for b in BACKENDS:
                 c0 = cpu_seconds()
-                run(engines[b])
+                run(which[b])
                 cpu[kind][b].append(cpu_seconds() - c0)
     n_steps = engines["numpy"].models[0].card.geometry.num_steps(len(frames))
     results: dict[str, dict] = {}
@@ -96,7 +103,8 @@ def main() -> None:
         results[kind]["numpy_over_ai_edge_litert"] = round(med["numpy"] / med["ai_edge_litert"], 2)
     out = {"machine": {"cpu": cpu_model_name(), "cores": os.cpu_count(), "python": platform.python_version(),
                        "numpy": np.__version__, "date": time.strftime("%Y-%m-%d")},
-           "model": a.model, "audio": f"{a.data}/precise-community-data, {seconds / 60:.1f} min", "steps": n_steps,
+           "model": a.model, "float32_twin": str(twin.relative_to(bundled_dir().parent)),
+           "audio": f"{a.data}/precise-community-data, {seconds / 60:.1f} min", "steps": n_steps,
            "repeats": a.repeats, "results": results}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1) + "\n")

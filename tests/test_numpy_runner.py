@@ -144,6 +144,11 @@ def test_unsupported_op_is_a_one_line_model_error(tmp_path, monkeypatch):
         step_model(str(card), "numpy", monkeypatch)
 
 
+def test_flex_model_is_refused_by_name(monkeypatch):
+    with pytest.raises(ModelError, match="needs Flex ops FlexTensorListReserve.*which the numpy fallback cannot run"):
+        step_model(str(REPO / "tests" / "fixtures" / "flex_gru.yaml"), "numpy", monkeypatch)
+
+
 def test_info_reports_the_numpy_backend():
     r = cli("info", "hey_ssafy", env={"WAKEWORD_INTERPRETER": "numpy"})
     assert r.returncode == 0, r.stderr
