@@ -59,6 +59,7 @@ def cmd_run(args) -> int:
 
 def cmd_info(args) -> int:
     from .model.card import ModelCard, list_bundled
+    from .model.interpreter import NOTES
     from .model.runner import StepModel
 
     names = [args.model] if args.model else list_bundled()
@@ -81,8 +82,9 @@ def cmd_info(args) -> int:
         print(json.dumps(infos if not args.model else infos[0], indent=1))
     else:
         for i in infos:
+            note = f" ({NOTES[i['interpreter']]})" if i["interpreter"] in NOTES else ""
             print(f"{i['name']} ({i['phrase']!r}, v{i['version']}, {i['license']})\n  model: {i['model']}"
-                  f"\n  interpreter: {i['interpreter']}\n  flex ops: {', '.join(i['flex_ops']) or 'none'}")
+                  f"\n  interpreter: {i['interpreter']}{note}\n  flex ops: {', '.join(i['flex_ops']) or 'none'}")
             for kind in ("inputs", "outputs"):
                 for t in i[kind]:
                     print(f"  {kind[:-1]:6} {t['name']} {t['shape']} {t['dtype']}")

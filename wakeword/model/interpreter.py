@@ -1,7 +1,9 @@
 """Pick the TFLite interpreter that works on this platform, and load models with it.
 
-Order (DESIGN.md): `ai_edge_litert` (x86_64/aarch64, numpy 1 or 2) → `tflite_runtime` (armv7l Pi OS,
-numpy < 2) → `tensorflow.lite`. A model that needs Flex ops runs only with a Flex delegate library the
+Order (DESIGN.md): `ai_edge_litert` (x86_64/aarch64, numpy 1 or 2) → `tflite_runtime` → `tensorflow.lite` →
+`numpy`, our own interpreter for the step models' few ops (numpy_interpreter.py): the portable fallback where no
+TFLite package installs, as on 32-bit Raspberry Pi OS (armv7l), and slower than a real interpreter.
+`WAKEWORD_INTERPRETER=<name>` forces one. A model that needs Flex ops runs only with a Flex delegate library the
 user names; no pip wheel ships one (notes/platform.md), so without it we refuse early and say why.
 """
 from __future__ import annotations
@@ -21,7 +23,9 @@ _CANDIDATES = [
     ("ai_edge_litert", "ai_edge_litert.interpreter"),
     ("tflite_runtime", "tflite_runtime.interpreter"),
     ("tensorflow.lite", "tensorflow.lite"),
+    ("numpy", f"{__package__}.numpy_interpreter"),
 ]
+NOTES = {"numpy": "portable fallback: the model runs in numpy, slower than a TFLite interpreter"}  # for `wakeword info`
 
 FLEX_HELP = ("no pip package ships a Flex delegate: build libtensorflowlite_flex.so "
              "(bazel target //tensorflow/lite/delegates/flex:tensorflowlite_flex) and pass it with "
@@ -47,8 +51,11 @@ def _module(preferred: str | None = None):
             return name, m
         except Exception as e:  # ImportError, or numpy ABI errors from old tflite_runtime wheels
             errors.append(f"{name}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-    raise ModelError("no TFLite interpreter could be imported (" + "; ".join(errors) + "); install one: "
-                     "`pip install ai-edge-litert` (x86_64/aarch64) or `pip install tflite-runtime 'numpy<2'` (armv7l)")
+    if preferred:  # the numpy fallback always imports, so only a forced choice can fail
+        names = ", ".join(name for name, _ in _CANDIDATES)
+        raise ModelError(f"WAKEWORD_INTERPRETER={preferred}: " + ("; ".join(errors) if errors else f"not one of {names}")
+                         + " (unset it to use the first interpreter that imports)")
+    raise ModelError("no interpreter could be imported (" + "; ".join(errors) + ")")
 
 
 def backend_name() -> str:
@@ -110,6 +117,9 @@ def load_interpreter(model_path: str | None = None, model_content: bytes | None 
     name, mod = _module(os.environ.get("WAKEWORD_INTERPRETER"))
     delegates = []
     if flex:
+        if name == "numpy":
+            raise ModelError(f"{label}: needs Flex ops {', '.join(sorted(flex))}, which the numpy fallback cannot run; "
+                             "install a TFLite interpreter with a Flex delegate, or re-export the model with builtin ops only")
         if not flex_delegate:
             raise ModelError(f"{label}: needs Flex ops {', '.join(sorted(flex))} that {name} cannot run; {FLEX_HELP}")
         delegates = [_load_delegate(mod, flex_delegate)]
@@ -118,6 +128,6 @@ def load_interpreter(model_path: str | None = None, model_content: bytes | None 
             interp = mod.Interpreter(model_content=model_content, experimental_delegates=delegates or None,
                                      num_threads=num_threads)
             interp.allocate_tensors()
-    except (ValueError, RuntimeError) as e:
+    except (ValueError, RuntimeError, ModelError) as e:  # ModelError: the numpy interpreter's refusals
         raise ModelError(f"{label}: {name} cannot load the model ({str(e).strip().splitlines()[0]})") from None
     return Loaded(interp, name, flex)

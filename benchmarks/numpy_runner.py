@@ -1,0 +1,119 @@
+"""CPU seconds per hour of audio: the numpy interpreter (the portable fallback) against ai_edge_litert, in one run.
+
+    .venv/bin/python benchmarks/numpy_runner.py [--model hey_ssafy] [--minutes 5] [--repeats 5] [--data ../shared/data]
+
+Audio: real recordings, precise-community-data's 16 kHz WAVs from the real-speech folder, in path order, joined
+to --minutes. Figures per backend, start-up excluded: `engine`, the `wakeword detect` path (Engine.detect over the
+audio: front end, steps, detector), `steps`, the step model alone (StepModel.process_frames over the front end's
+frames, computed once), and the same steps of the model's float32 twin (models/reports/<name>/<name>_float32.yaml),
+which tells the cost of float32 weights from that of Python. The backends alternate within each round (these
+machines are shared and noisy: only same-run ratios mean much); medians over --repeats rounds after a warm-up;
+process CPU (user+sys, all threads).
+Writes benchmarks/results/numpy_runner.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from wakeword import Engine
+from wakeword.audio.wav import read_wav
+from wakeword.features import StreamingSpectrogram
+from wakeword.model.card import bundled_dir
+
+from cpu_per_hour import cpu_model_name  # benchmarks/
+from peers.usage import cpu as cpu_seconds  # benchmarks/peers/usage.py
+
+HERE = Path(__file__).resolve().parent
+BACKENDS = ("ai_edge_litert", "numpy")
+
+
+def real_audio(data: Path, minutes: float) -> np.ndarray:
+    """precise-community-data's 16 kHz mono WAVs, in path order, joined until `minutes` of audio."""
+    want, parts, n = int(minutes * 60 * 16000), [], 0
+    for path in sorted((data / "precise-community-data").rglob("*.wav")):
+        wav = read_wav(path)
+        if wav.sample_rate == 16000 and wav.channels == 1:
+            parts.append(wav.samples)
+            n += len(parts[-1])
+            if n >= want:
+                return np.concatenate(parts)[:want]
+    sys.exit(f"{data}/precise-community-data: {n / 16000 / 60:.1f} min of 16 kHz mono WAV, {minutes} wanted")
+
+
+def engine_for(model: str, backend: str) -> Engine:
+    os.environ["WAKEWORD_INTERPRETER"] = backend
+    try:
+        engine = Engine([model])
+    finally:
+        del os.environ["WAKEWORD_INTERPRETER"]
+    assert engine.models[0].backend == backend
+    return engine
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="hey_ssafy")
+    ap.add_argument("--minutes", type=float, default=5)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--data", default="../shared/data", help="the real-speech folder (default: ../shared/data)")
+    ap.add_argument("--out", default=str(HERE / "results" / "numpy_runner.json"))
+    a = ap.parse_args()
+    audio = real_audio(Path(a.data), a.minutes)
+    seconds = len(audio) / 16000
+    engines = {b: engine_for(a.model, b) for b in BACKENDS}
+    twin = bundled_dir() / "reports" / a.model / f"{a.model}_float32.yaml"
+    twins = {b: engine_for(str(twin), b) for b in BACKENDS}
+    frames = StreamingSpectrogram(engines["numpy"].frontend_config).process(audio)
+
+    def run_engine(engine: Engine) -> None:
+        list(engine.detect(audio))
+
+    def run_steps(engine: Engine) -> None:
+        model = engine.models[0]
+        model.reset()
+        model.process_frames(frames)
+
+    kinds = {"engine": (engines, run_engine), "steps": (engines, run_steps), "steps, float32 twin": (twins, run_steps)}
+    cpu: dict[str, dict[str, list[float]]] = {kind: {b: [] for b in BACKENDS} for kind in kinds}
+    for b in BACKENDS:  # warm-up
+        run_engine(engines[b])
+        run_steps(twins[b])
+    for _ in range(a.repeats):
+        for kind, (which, run) in kinds.items():
+            for b in BACKENDS:
+                c0 = cpu_seconds()
+                run(which[b])
+                cpu[kind][b].append(cpu_seconds() - c0)
+    n_steps = engines["numpy"].models[0].card.geometry.num_steps(len(frames))
+    results: dict[str, dict] = {}
+    for kind, by_backend in cpu.items():
+        med = {b: statistics.median(v) for b, v in by_backend.items()}
+        results[kind] = {b: {"cpu_seconds_per_hour": round(med[b] * 3600 / seconds, 2),
+                             "us_per_step": round(1e6 * med[b] / n_steps, 1),
+                             "runs_cpu_s": [round(x, 3) for x in by_backend[b]]} for b in BACKENDS}
+        results[kind]["numpy_over_ai_edge_litert"] = round(med["numpy"] / med["ai_edge_litert"], 2)
+    out = {"machine": {"cpu": cpu_model_name(), "cores": os.cpu_count(), "python": platform.python_version(),
+                       "numpy": np.__version__, "date": time.strftime("%Y-%m-%d")},
+           "model": a.model, "float32_twin": str(twin.relative_to(bundled_dir().parent)),
+           "audio": f"{a.data}/precise-community-data, {seconds / 60:.1f} min", "steps": n_steps,
+           "repeats": a.repeats, "results": results}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(out, indent=1) + "\n")
+    print("| measured | ai_edge_litert CPU s/h | numpy CPU s/h | numpy / ai_edge_litert |\n|---|---|---|---|")
+    for kind, r in results.items():
+        print(f"| {kind} | {r['ai_edge_litert']['cpu_seconds_per_hour']} ({r['ai_edge_litert']['us_per_step']} µs/step) "
+              f"| {r['numpy']['cpu_seconds_per_hour']} ({r['numpy']['us_per_step']} µs/step) "
+              f"| {r['numpy_over_ai_edge_litert']} |")
+
+
+if __name__ == "__main__":
+    main()
