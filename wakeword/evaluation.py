@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .audio.decode import decode
-from .audio.signal import SR, audible_rms, background, normalize, resample_to_16k, rms, trim
+from .audio.resample import StreamingResampler
+from .audio.signal import SR, audible_rms, background, normalize, rms, trim
 from .audio.wav import read_wav
 from .detector import DetectorConfig, TriggerDetector
 from .errors import AudioError
@@ -44,7 +45,7 @@ def load_clips(dirs: Iterable[str]) -> list[tuple[str, np.ndarray]]:
         for f in files:
             if f.lower().endswith(".wav"):
                 w = read_wav(f)
-                x = resample_to_16k(w.samples, w.sample_rate)
+                x = StreamingResampler(w.sample_rate).process(w.samples)  # scipy-free, as every runtime path
             else:
                 x = decode(f)
             out.append((f, np.asarray(x, np.float32)))

@@ -2,7 +2,7 @@
 
 One place for the sample rate, loudness (`rms`, `normalize`), silence trimming, noise and backgrounds, and the
 one offline resampler (`resample_to_16k`; the live path streams through audio/resample.py, which gives the same
-samples). numpy only at import: scipy is loaded where a file is resampled, never by the daemon.
+samples). numpy only at import: scipy (the [train] extra) is loaded where training resamples a file, never at run time.
 """
 from __future__ import annotations
 
