@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/footprint.py [--repeats 5] [--seconds 60]
 
-Each engine runs as its own process fed raw 16 kHz s16 audio on stdin, as `arecord | wakeword run --input -`:
+Each engine runs as its own process fed raw 16 kHz s16 audio on stdin, as `arecord | wakeword run --input -`,
+each from a venv holding only what a user installs (benchmarks/peers/venvs.py; the development .venv carries the
+editable-install hook and the training extras, ~2 MB more at start-up):
 - ours: `wakeword run --input -` with one bundled model and with two, with the TFLite interpreter and with the
   numpy step runner (WAKEWORD_INTERPRETER=numpy, the portable fallback);
 - pymicro-wakeword 2.5.0's alexa through benchmarks/peers/pymicro_stdin.py (its venv, benchmarks/peers/venvs.py).
@@ -28,7 +30,6 @@ import numpy as np
 from peers import venvs  # benchmarks/peers/venvs.py
 
 HERE = Path(__file__).resolve().parent
-WAKEWORD = str(Path(sys.executable).with_name("wakeword"))
 
 
 def audio(seconds: float) -> bytes:
@@ -49,7 +50,8 @@ def vm_hwm_mb(pid: int) -> float:
 def one_run(cmd: list[str], env: dict[str, str], pcm: bytes) -> tuple[float, float]:
     """(start-up s, peak RSS MB) of one process fed `pcm` on stdin."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                         cwd="/")  # not the checkout: its wakeword/ folder must not shadow the installed package
     assert p.stdin is not None and p.stderr is not None
     p.stdin.write(pcm[:3200])
     p.stdin.flush()
@@ -77,7 +79,7 @@ def main() -> None:
     a = ap.parse_args()
     pcm = audio(a.seconds)
     base = dict(os.environ)
-    run = [WAKEWORD, "run", "--input", "-"]
+    run = [str(venvs.ours_runtime().with_name("wakeword")), "run", "--input", "-"]
     engines = {
         "wakeword, 1 model (hey_ssafy)": (run + ["--model", "hey_ssafy"], base),
         "wakeword, 2 models (hey_ssafy, alexa)": (run + ["--model", "hey_ssafy", "--model", "alexa"], base),

@@ -3,6 +3,7 @@
     python benchmarks/peers/venvs.py [pymicro|oww]...     → creates them (idempotent) and prints their pythons
 
 - `pymicro`: pymicro-wakeword 2.5.0 (microWakeWord; ships its models and a tensorflowlite_c library).
+- `ours-runtime`: this checkout, installed as `pip install .` installs it (for benchmarks/footprint.py).
 - `oww`: numpy + ai-edge-litert, and the wyoming-openwakeword 1.8.2 wheel unpacked (not installed) into
   .cache/peers/oww-wheel/ for its streaming code and its bundled models
   (wyoming_openwakeword/models/{melspectrogram,embedding_model,alexa_v0.1}.tflite).
@@ -73,7 +74,17 @@ def oww() -> Path:
     return py
 
 
-ENVS = {"pymicro": pymicro, "oww": oww}
+def ours_runtime() -> Path:
+    """Python of a venv with this checkout installed as a user gets it (`pip install .`: no extras, not editable),
+    reinstalled from the working tree on every call so that it runs the code as it is now."""
+    venv = PEERS / "ours-runtime"
+    py = _make_venv(venv, [str(ROOT)], "wakeword")
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
+                    "--force-reinstall", str(ROOT)], check=True, capture_output=True)
+    return py
+
+
+ENVS = {"pymicro": pymicro, "oww": oww, "ours-runtime": ours_runtime}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(ENVS):
