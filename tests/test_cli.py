@@ -93,3 +93,57 @@ def test_usage_errors_exit_nonzero():
     assert run("detect").returncode == 2
     r = run("detect", "x.wav", "--threshold", "7")
     assert r.returncode == 1 and "threshold" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_hostile_inputs_get_one_line_errors_fast(tmp_path, phrase):
+    """From the reliability review: a FIFO hung, a socket or a truncated EXTENSIBLE header gave tracebacks,
+    `--rate 1` took 4.7 GB, a card with `stride: 0` crashed, a card beside another model's weights loaded and then
+    detected nothing."""
+    import os
+    import shutil
+    import socket
+    import struct
+
+    fifo = tmp_path / "fifo.wav"
+    os.mkfifo(fifo)
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "sock.wav"))
+    ext = tmp_path / "ext.wav"
+    ext.write_bytes(struct.pack("<4sI4s4sI", b"RIFF", 60, b"WAVE", b"fmt ", 40)
+                    + struct.pack("<HHIIHH", 0xFFFE, 1, 16000, 32000, 2, 16))  # EXTENSIBLE, cut after 16 bytes
+    swapped = tmp_path / "swapped"
+    swapped.mkdir()
+    from wakeword.model.card import bundled_dir
+
+    shutil.copy(bundled_dir() / "alexa.tflite", swapped / "hey_ssafy.tflite")
+    shutil.copy(bundled_dir() / "hey_ssafy.yaml", swapped / "hey_ssafy.yaml")
+    stride0 = tmp_path / "stride0"
+    stride0.mkdir()
+    shutil.copy(bundled_dir() / "hey_ssafy.tflite", stride0 / "hey_ssafy.tflite")
+    (stride0 / "hey_ssafy.yaml").write_text((bundled_dir() / "hey_ssafy.yaml").read_text().replace("stride: 4", "stride: 0"))
+    cases = [(["detect", str(fifo)], "not a regular file"), (["detect", str(tmp_path / "sock.wav")], "not a regular file"),
+             (["detect", str(ext)], "truncated WAV"),
+             (["detect", str(phrase[0]), "-m", str(swapped / "hey_ssafy.tflite")], "does not behave as its card recorded"),
+             (["detect", str(phrase[0]), "-m", str(stride0 / "hey_ssafy.tflite")], "step.stride 0"),
+             (["run", "--input", "-", "--rate", "1"], "--rate 1 Hz is not supported")]
+    for args, message in cases:
+        r = subprocess.run([sys.executable, "-m", "wakeword", *args], capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL)
+        assert r.returncode == 1 and message in r.stderr, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, (args, r.stderr)
+    sock.close()
+
+
+def test_an_odd_rate_is_resampled_with_a_bounded_filter(tmp_path, phrase):
+    """383987 Hz is prime to 16 kHz: the exact polyphase filter would be 860 MB; the approximated ratio is tiny."""
+    from wakeword.audio.resample import StreamingResampler
+
+    r = StreamingResampler(383987)
+    assert (r.up, r.down) == (1, 24) and len(r.h) < 1000
+    assert len(StreamingResampler(4001).h) < 100_000
+    assert (StreamingResampler(44100).up, StreamingResampler(44100).down) == (160, 441)  # common rates stay exact
+    t = np.arange(int(len(phrase[2]) / 16000 * 383987)) / 383987
+    audio = np.interp(t, np.arange(len(phrase[2])) / 16000, phrase[2])  # the phrase, at 383987 Hz
+    wavfile.write(tmp_path / "odd.wav", 383987, (audio * 32767).astype(np.int16))
+    out = run("detect", str(tmp_path / "odd.wav"))
+    assert out.returncode == 0 and len(events(out.stdout)) == 1, out.stderr

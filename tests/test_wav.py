@@ -81,3 +81,18 @@ def test_missing_file_and_unsupported_encoding(tmp_path):
     p.write_bytes(hdr + b"\x00" * 4)
     with pytest.raises(AudioError, match="A-law"):
         read_wav(p)
+
+
+def test_a_file_truncated_while_read_ends_the_stream_early(tmp_path, caplog):
+    from wakeword.audio.sources import WavSource
+
+    p = tmp_path / "long.wav"
+    wavfile.write(p, 16000, (np.tile(SIG, 100) * 32767).astype(np.int16))  # 10 s
+    source = WavSource(p, chunk_seconds=1.0)
+    chunks = iter(source)
+    first = next(chunks)
+    with open(p, "r+b") as f:
+        f.truncate(44 + 3 * 32000 + 100)  # header + 3 s and a bit
+    rest = list(chunks)
+    assert len(first) == 16000 and sum(map(len, rest)) == 2 * 16000 + 50
+    assert any("shrank while it was read" in r.getMessage() for r in caplog.records)

@@ -87,8 +87,8 @@ _AUDIO: dict[str, _Check] = {
 }
 _DETECTOR: dict[str, _Check] = {
     "threshold": (lambda v: _is_num(v) and 0 < v < 1, "must be a number between 0 and 1 (exclusive)"),
-    "smoothing": (lambda v: _is_int(v) and v >= 1, "must be an integer >= 1 (steps averaged)"),
-    "patience": (lambda v: _is_int(v) and v >= 1, "must be an integer >= 1 (steps above the threshold)"),
+    "smoothing": (lambda v: _is_int(v) and 1 <= v <= 1000, "must be an integer between 1 and 1000 (steps averaged)"),
+    "patience": (lambda v: _is_int(v) and 1 <= v <= 1000, "must be an integer between 1 and 1000 (steps above the threshold)"),
     "refractory_s": (lambda v: _is_num(v) and 0 <= v <= 3600, "must be a number of seconds between 0 and 3600"),
     "rearm_threshold": (lambda v: v is None or (_is_num(v) and 0 <= v < 1), "must be a number between 0 and 1"),
 }

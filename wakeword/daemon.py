@@ -40,6 +40,9 @@ def build_config(args) -> Config:
     if args.device is not None:
         audio = dataclasses.replace(audio, device=args.device, input=None)
     if args.rate is not None:
+        from .audio.resample import check_rate
+
+        check_rate(args.rate, "--rate")
         audio = dataclasses.replace(audio, sample_rate=args.rate)
     cfg = dataclasses.replace(cfg, audio=audio, models=args.model or cfg.models,
                               flex_delegate=args.flex_delegate or cfg.flex_delegate)

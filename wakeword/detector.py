@@ -28,10 +28,10 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         if not 0 < self.threshold < 1:
             raise ConfigError(f"detector.threshold must be between 0 and 1, got {self.threshold}")
-        if self.smoothing < 1 or self.patience < 1:
-            raise ConfigError("detector.smoothing and detector.patience must be >= 1")
-        if self.refractory_s < 0:
-            raise ConfigError("detector.refractory_s must be >= 0")
+        if not (1 <= self.smoothing <= 1000 and 1 <= self.patience <= 1000):  # steps; 1000 steps are 20 s
+            raise ConfigError("detector.smoothing and detector.patience must be between 1 and 1000 (steps)")
+        if not 0 <= self.refractory_s <= 3600:
+            raise ConfigError("detector.refractory_s must be between 0 and 3600 (seconds)")
         if self.rearm_threshold is not None and not 0 <= self.rearm_threshold <= self.threshold:
             raise ConfigError("detector.rearm_threshold must be between 0 and the threshold")
 

@@ -7,9 +7,11 @@ audio callback.
 """
 from __future__ import annotations
 
-from math import gcd
+from fractions import Fraction
 
 import numpy as np
+
+from ..errors import AudioError
 
 
 def to_float32(a: np.ndarray) -> np.ndarray:
@@ -49,12 +51,25 @@ def lowpass(numtaps: int, cutoff: float, beta: float = 5.0) -> np.ndarray:
     return h / h.sum()
 
 
+MIN_RATE, MAX_RATE = 4000, 384000  # what a microphone or a recording can have
+MAX_DOWN = 1000
+
+
+def check_rate(rate: object, what: str = "sample rate") -> None:
+    """AudioError unless `rate` is an integer number of Hz a microphone or recording can have."""
+    if not isinstance(rate, (int, np.integer)) or isinstance(rate, bool) or not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioError(f"{what} {rate!r} Hz is not supported: use {MIN_RATE}-{MAX_RATE} Hz")
+
+
 class StreamingResampler:
     """Chunked equivalent of resample_poly(x, up, down) for rate_in → rate_out."""
 
     def __init__(self, rate_in: int, rate_out: int = 16000) -> None:
-        g = gcd(rate_in, rate_out)
-        self.up, self.down = rate_out // g, rate_in // g
+        check_rate(rate_in)
+        # The filter has 20 taps per unit of max(up, down): a rate prime to 16 kHz (383987 Hz) once asked for 860 MB.
+        # Every common rate reduces to a denominator <= 1000 exactly; any other is approximated within 0.01 %.
+        ratio = Fraction(rate_out, rate_in).limit_denominator(MAX_DOWN)
+        self.up, self.down = ratio.numerator, ratio.denominator
         max_rate = max(self.up, self.down)
         if self.up == self.down:
             self.h, self.delay, self._taps = np.ones(1), 0, np.ones((1, 1))

@@ -5,6 +5,7 @@ samples come from differs, so offline and live detection share one pipeline.
 """
 from __future__ import annotations
 
+import logging
 import os
 import select
 import threading
@@ -14,7 +15,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .wav import read_wav
+from .resample import to_float32
+from .wav import FileBytes, decode_frames, layout, open_file
+
+log = logging.getLogger("wakeword")
 
 
 @runtime_checkable
@@ -52,17 +56,34 @@ class ChunkSource:
 
 
 class WavSource:
-    """A WAV file read in chunks (memory-mapped: hours of audio cost no RAM)."""
+    """A WAV file read in chunks as it is consumed (hours of audio cost no RAM). Reads with pread, not a memory
+    map: a file truncated while it is read ends the stream early, with a warning, instead of SIGBUS."""
 
     def __init__(self, path: str | os.PathLike, chunk_seconds: float = 0.5) -> None:
-        self.name = os.fspath(path)
-        self.wav = read_wav(path)
-        self.sample_rate = self.wav.sample_rate
+        self.name, fd = open_file(path)
+        try:
+            self.layout = layout(self.name, FileBytes(fd))
+        finally:
+            os.close(fd)
+        self.sample_rate = self.layout.sample_rate
         self._chunk = max(1, int(chunk_seconds * self.sample_rate))
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        for start in range(0, len(self.wav.raw), self._chunk):
-            yield self.wav.to_float(start, start + self._chunk)
+        lay = self.layout
+        _, fd = open_file(self.name)
+        try:
+            for start in range(0, lay.frames, self._chunk):
+                want = min(self._chunk, lay.frames - start) * lay.frame_bytes
+                data = os.pread(fd, want, lay.offset + start * lay.frame_bytes)
+                raw = decode_frames(lay, data)
+                if len(raw):
+                    yield raw.astype(np.float32) if lay.is_float else to_float32(raw)
+                if len(data) < want:
+                    log.warning("%s: the file shrank while it was read; stopped at %.1f s", self.name,
+                                (start + len(raw)) / lay.sample_rate)
+                    return
+        finally:
+            os.close(fd)
 
 
 class RawStdinSource:

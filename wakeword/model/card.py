@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from ..errors import ModelError
+from ..detector import DetectorConfig
+from ..errors import ModelError, WakewordError
 from ..features import FrontEndConfig
 from .geometry import StepGeometry
 
@@ -91,15 +92,38 @@ class ModelCard:
             geometry = StepGeometry(frontend, int(st["kernel"]), int(st["stride"]))
         except (KeyError, TypeError, ValueError) as e:
             raise ModelError(f"{card_path}: bad frontend/step section ({e})") from None
+        bad = _implausible(frontend, geometry)
+        if bad:
+            raise ModelError(f"{card_path}: {bad}")
         tensors = {}
         tsec = need("tensors")
         for role in INPUT_ROLES + OUTPUT_ROLES:
             t = need(role, tsec, "tensors.")
-            tensors[role] = TensorSpec(str(t["name"]), tuple(int(v) for v in t["shape"]))
+            try:
+                tensors[role] = TensorSpec(str(t["name"]), tuple(int(v) for v in t["shape"]))
+            except (KeyError, TypeError, ValueError) as e:
+                raise ModelError(f"{card_path}: bad tensors.{role} (needs name and shape: {e})") from None
+        detector = data.get("detector") or {}
+        try:
+            DetectorConfig.from_card(detector)
+        except (WakewordError, TypeError, ValueError, AttributeError) as e:
+            raise ModelError(f"{card_path}: bad detector section ({e})") from None
         model_file = data.get("model_file", card_path.with_suffix(".tflite").name)
         return cls(name=str(need("name")), phrase=str(need("phrase")), model_path=card_path.parent / model_file,
                    card_path=card_path, version=str(data.get("version", "0")), license=str(data.get("license", "unknown")),
-                   frontend=frontend, geometry=geometry, tensors=tensors, detector=dict(data.get("detector") or {}), raw=data)
+                   frontend=frontend, geometry=geometry, tensors=tensors, detector=dict(detector), raw=data)
+
+
+def _implausible(fe: FrontEndConfig, g: StepGeometry) -> str | None:
+    """What is out of range in a card's front end or step (values that would divide by zero or allocate without
+    bound), or None."""
+    checks = [(4000 <= fe.sample_rate <= 384000, f"frontend.sample_rate {fe.sample_rate} is not 4000-384000"),
+              (16 <= fe.n_fft <= 8192, f"frontend.n_fft {fe.n_fft} is not 16-8192"),
+              (1 <= fe.hop <= fe.n_fft, f"frontend.hop {fe.hop} is not 1-n_fft"),
+              (0 < fe.log_floor < 1, f"frontend.log_floor {fe.log_floor} is not between 0 and 1"),
+              (1 <= g.kernel <= 1000, f"step.kernel {g.kernel} is not 1-1000"),
+              (1 <= g.stride <= g.kernel, f"step.stride {g.stride} is not 1-kernel")]
+    return next((what for ok, what in checks if not ok), None)
 
 
 def list_bundled() -> list[str]:

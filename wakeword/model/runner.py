@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .card import INPUT_ROLES, OUTPUT_ROLES, ModelCard
+from . import selfcheck
 from .interpreter import load_interpreter
 
 
@@ -24,6 +25,7 @@ class StepModel:
         n_bins = card.frontend.n_bins
         self._frames = np.zeros((g.kernel + 1024, n_bins), np.float32)  # frame history, compacted when full
         self.reset()
+        selfcheck.verify(self)
 
     @property
     def name(self) -> str:
@@ -56,6 +58,11 @@ class StepModel:
             raise ModelError(f"{where}: a step model has 3 inputs and 3 outputs, {card.model_path.name} has "
                              f"{len(ins)} and {len(outs)}")
         return idx
+
+    @property
+    def states(self) -> tuple[np.ndarray, np.ndarray]:
+        """The two GRU states as they are now."""
+        return self._state1, self._state2
 
     def reset(self) -> None:
         """Zero the GRU states and forget buffered frames (start of a new stream)."""
