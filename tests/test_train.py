@@ -68,7 +68,8 @@ def test_smallest_full_pipeline_run(tmp_path, real_speech_dir):
     recipe_path.write_text(yaml.safe_dump(data))
     run(str(recipe_path), str(out), str(tmp_path / "cache"), quick=True)
     card = ModelCard.load(out / "hey_ssafy.yaml")
-    m = StepModel(card)  # the card agrees with its model
+    m = StepModel(card)  # the card agrees with its model, its self-check included
+    assert len(card.raw["check"]["state_values"]) == 16
     assert flex_ops(card.model_path.read_bytes()) == set()
     raw = yaml.safe_load((out / "hey_ssafy.yaml").read_text())
     assert set(raw["accuracy"]["operating_points"]) <= {"0.1 FA/h", "0.5 FA/h", "1 FA/h"}

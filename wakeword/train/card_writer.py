@@ -8,6 +8,7 @@ import yaml
 
 from ..features import FrontEndConfig
 from ..model.card import ModelCard
+from ..model import selfcheck
 from ..model.geometry import SEED, StepGeometry
 from .recipe import Recipe
 
@@ -65,3 +66,4 @@ def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, vari
     }
     header = f"# Model card for {name}.tflite, written by `wakeword train recipes/{recipe.name}.yaml`.\n"
     path.write_text(header + yaml.safe_dump(card, sort_keys=False, width=110))
+    selfcheck.add_to_card(path)  # what the runtime compares at every load (wakeword/model/selfcheck.py)
