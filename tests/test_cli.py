@@ -1,5 +1,6 @@
 """`wakeword detect` contract: JSON lines on stdout, one-line errors on stderr, exit status."""
 import json
+import shutil
 import subprocess
 import sys
 
@@ -100,7 +101,6 @@ def test_hostile_inputs_get_one_line_errors_fast(tmp_path, phrase):
     `--rate 1` took 4.7 GB, a card with `stride: 0` crashed, a card beside another model's weights loaded and then
     detected nothing."""
     import os
-    import shutil
     import socket
     import struct
 
@@ -147,3 +147,46 @@ def test_an_odd_rate_is_resampled_with_a_bounded_filter(tmp_path, phrase):
     wavfile.write(tmp_path / "odd.wav", 383987, (audio * 32767).astype(np.int16))
     out = run("detect", str(tmp_path / "odd.wav"))
     assert out.returncode == 0 and len(events(out.stdout)) == 1, out.stderr
+
+
+def test_more_hostile_inputs_one_line_each(tmp_path, phrase):
+    """A billion-laughs card hung `info --json`; a newline in a file name split the error; a model given twice
+    raised every event twice; `--mqtt-port 0` and `--site-id ''` fell back to defaults; a channel the input does
+    not have was an IndexError; a float WAV with inf printed numpy warnings."""
+    from wakeword.model.card import bundled_dir
+
+    shutil.copy(bundled_dir() / "alexa.tflite", tmp_path / "bomb.tflite")
+    aliases = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    (tmp_path / "bomb.yaml").write_text("\n".join(aliases) + "\nname: x\nphrase: x\n")
+    stereo = tmp_path / "stereo.wav"
+    wavfile.write(stereo, 16000, np.stack([phrase[2], phrase[2]], axis=1))
+    inf = tmp_path / "inf.wav"
+    wavfile.write(inf, 16000, np.where(np.arange(len(phrase[2])) % 1000 == 0, np.inf, phrase[2]).astype(np.float32))
+    cases = [(["info", "--json", str(tmp_path / "bomb.yaml")], "YAML aliases are expanded"),
+             (["detect", str(tmp_path / "new\nline.wav")], "no such file"),
+             (["detect", str(phrase[0]), "-m", "hey_ssafy", "-m", "hey_ssafy"], "given twice"),
+             (["run", "--input", str(phrase[0]), "--mqtt-port", "0"], "mqtt.port"),
+             (["run", "--input", str(phrase[0]), "--site-id", ""], "mqtt.site_id")]
+    for args, message in cases:
+        r = subprocess.run([sys.executable, "-m", "wakeword", *args], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and message in r.stderr, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, (args, r.stderr)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("audio: {channel: 3}\n")
+    r = subprocess.run([sys.executable, "-m", "wakeword", "run", "-c", str(cfg), "--input", str(stereo)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "audio.channel 3 does not exist: the input has 2 channel(s)" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    r = run("detect", str(inf))
+    assert r.returncode == 0 and len(events(r.stdout)) == 1 and "Warning" not in r.stderr, r.stderr
+
+
+def test_run_on_a_file_exits_when_the_file_ends(phrase):
+    """It once lingered a watchdog period (5 s) in 17 of 20 runs after the last chunk."""
+    import time
+
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "wakeword", "run", "--input", str(phrase[0]), "--model", "hey_ssafy"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and len(events(r.stdout)) == 1, r.stderr
+    assert time.monotonic() - t0 < 4.5

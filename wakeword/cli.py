@@ -18,7 +18,8 @@ EXIT_USAGE = 2
 
 
 def _err(msg: str) -> None:
-    print(f"wakeword: error: {msg}", file=sys.stderr, flush=True)
+    one_line = msg.replace("\r", "\\r").replace("\n", "\\n")  # a newline in a file name must not split it
+    print(f"wakeword: error: {one_line}", file=sys.stderr, flush=True)
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:

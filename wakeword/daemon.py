@@ -48,13 +48,13 @@ def build_config(args) -> Config:
                               flex_delegate=args.flex_delegate or cfg.flex_delegate)
     if args.threshold is not None:
         cfg = dataclasses.replace(cfg, detector={**cfg.detector, "threshold": args.threshold})
-    if args.mqtt_host or args.mqtt_port or args.site_id or args.hermes:
+    given = {k: v for k, v in (("host", args.mqtt_host), ("port", args.mqtt_port), ("site_id", args.site_id))
+             if v is not None}  # an empty host or port 0 is refused by MqttConfig, not replaced by a default
+    if given or args.hermes:
         from .sinks.mqtt import MqttConfig
 
-        base = cfg.mqtt or MqttConfig(host=args.mqtt_host or "localhost")
-        cfg = dataclasses.replace(cfg, mqtt=dataclasses.replace(
-            base, host=args.mqtt_host or base.host, port=args.mqtt_port or base.port,
-            site_id=args.site_id or base.site_id, hermes=base.hermes or args.hermes))
+        base = cfg.mqtt or MqttConfig(host=given.get("host", "localhost"))
+        cfg = dataclasses.replace(cfg, mqtt=dataclasses.replace(base, **given, hermes=base.hermes or args.hermes))
     return cfg
 
 
@@ -87,7 +87,8 @@ class Service:
         self.receiving = threading.Event()
         self.engine.on_scores(self._audio_flows)
         self.engine.on_detection(self._deliver)
-        self.engine.on_finish(on_change)
+        self.finished = threading.Event()  # set by the processing thread as its last act (the source ended)
+        self.engine.on_finish(lambda: (self.finished.set(), on_change()))
         self.recorder = None
         if cfg.capture.dir:
             from .capture import DetectionRecorder
@@ -158,7 +159,10 @@ class Service:
             self._overflows_reported = ring.overflows
 
     def alive(self) -> bool:
-        return self.engine._thread is not None and self.engine._thread.is_alive()
+        """False once the source has ended: the thread's last act, so the main loop does not wait for its exit
+        (checking the thread alone, `run --input FILE` once lingered a watchdog period, ~5 s, after the end)."""
+        thread = self.engine._thread
+        return thread is not None and thread.is_alive() and not self.finished.is_set()
 
     def stop(self) -> None:
         close = getattr(self.source, "close", None)

@@ -68,6 +68,10 @@ class Engine:
         if not refs:
             raise ModelError("no models given and none bundled; pass --model PATH")
         cards = [r if isinstance(r, ModelCard) else ModelCard.load(r) for r in refs]
+        names = [c.name for c in cards]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # each would raise its own event for every wake
+            raise ModelError(f"model {', '.join(twice)} given twice; give each model once")
         for c in cards[1:]:
             if c.frontend != cards[0].frontend:
                 raise ModelError(f"models {cards[0].name} and {c.name} need different front ends; run them in separate engines")

@@ -25,6 +25,8 @@ def to_float32(a: np.ndarray) -> np.ndarray:
         a = (a.astype(np.float32) - 128.0) / 128.0
     elif a.dtype.kind == "f":
         a = a.astype(np.float32, copy=False)
+        if not np.isfinite(a).all():  # a float WAV may hold inf/nan: they would poison the features (and warn)
+            a = np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=-1.0)
     else:
         raise TypeError(f"unsupported sample type {a.dtype}; use int16, int32, uint8 or float")
     return a
@@ -33,6 +35,8 @@ def to_float32(a: np.ndarray) -> np.ndarray:
 def to_mono_float(chunk: np.ndarray, channel: int | None = None) -> np.ndarray:
     """int or float samples, shape (n,) or (n, channels) → float32 mono (channel picked or averaged)."""
     a = np.asarray(chunk)
+    if channel is not None and a.ndim == 2 and not 0 <= channel < a.shape[1]:
+        raise AudioError(f"audio.channel {channel} does not exist: the input has {a.shape[1]} channel(s), 0-{a.shape[1] - 1}")
     if a.ndim == 2 and (channel is not None or a.shape[1] == 1):
         a = a[:, channel or 0]  # pick before converting: one pass over the samples
     a = to_float32(a)

@@ -34,6 +34,28 @@ def bundled_dir() -> Path:
     return BUNDLED_DIR
 
 
+MAX_CARD_BYTES = 1 << 20
+
+
+MAX_CARD_VALUES = 100_000
+
+
+def _too_big(data: Any, limit: int = MAX_CARD_VALUES) -> bool:
+    """True when the card, with its YAML aliases expanded, holds more than `limit` values: a "billion laughs"
+    card (aliases of aliases) loads small but made `wakeword info --json` expand it without end."""
+    stack, seen = [data], 0
+    while stack:
+        seen += 1
+        if seen > limit:
+            return True
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 @dataclass
 class TensorSpec:
     name: str
@@ -69,13 +91,19 @@ class ModelCard:
         if not card_path.exists():
             raise ModelError(f"{card_path}: model card not found (every .tflite needs its .yaml card beside it)")
         try:
+            if card_path.stat().st_size > MAX_CARD_BYTES:
+                raise ModelError(f"{card_path}: {card_path.stat().st_size} bytes is not a model card (at most {MAX_CARD_BYTES})")
             data = yaml.safe_load(card_path.read_text())
+        except OSError as e:
+            raise ModelError(f"{card_path}: cannot read the card ({e.strerror})") from None
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark else ""
             raise ModelError(f"{card_path}:{where} invalid YAML ({getattr(e, 'problem', e)})") from None
         if not isinstance(data, dict):
             raise ModelError(f"{card_path}: a model card must be a YAML mapping")
+        if _too_big(data):
+            raise ModelError(f"{card_path}: holds more than {MAX_CARD_VALUES} values once its YAML aliases are expanded")
         return cls.from_dict(data, card_path)
 
     @classmethod
