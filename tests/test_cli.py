@@ -156,7 +156,8 @@ def test_more_hostile_inputs_one_line_each(tmp_path, phrase):
     from wakeword.model.card import bundled_dir
 
     shutil.copy(bundled_dir() / "alexa.tflite", tmp_path / "bomb.tflite")
-    aliases = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    aliases = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    aliases += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10^9 values expanded
     (tmp_path / "bomb.yaml").write_text("\n".join(aliases) + "\nname: x\nphrase: x\n")
     stereo = tmp_path / "stereo.wav"
     wavfile.write(stereo, 16000, np.stack([phrase[2], phrase[2]], axis=1))
