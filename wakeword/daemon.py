@@ -88,7 +88,12 @@ class Service:
         self.engine.on_scores(self._audio_flows)
         self.engine.on_detection(self._deliver)
         self.finished = threading.Event()  # set by the processing thread as its last act (the source ended)
-        self.engine.on_finish(lambda: (self.finished.set(), on_change()))
+
+        def source_ended() -> None:
+            self.finished.set()
+            on_change()
+
+        self.engine.on_finish(source_ended)
         self.recorder = None
         if cfg.capture.dir:
             from .capture import DetectionRecorder
