@@ -265,7 +265,8 @@ def test_queue_is_bounded_while_the_broker_is_unreachable(caplog):
             obs.expect_nothing()
     assert seqs == [4, 5]  # the newest two; the three oldest were dropped
     assert sink.dropped == 3
-    unreachable = [r for r in caplog.records if r.getMessage() == f"MQTT broker 127.0.0.1:{b.port} unreachable, queueing events"]
+    unreachable = [r for r in caplog.records
+                   if r.getMessage() == f"MQTT broker 127.0.0.1:{b.port} unreachable (Connection refused), queueing events"]
     assert len(unreachable) == 1 and unreachable[0].levelno == logging.WARNING
     dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert len(dropped) == 2 and "3 event(s) dropped in all" in dropped[-1]  # one rate-limited warning, the total
@@ -326,6 +327,52 @@ def test_no_toggle_message_can_break_the_sink_or_pause_another_site(broker, capl
     assert any("ours" in m for m in messages) and not any("site default only" in m for m in messages)
     assert sum("ignoring hermes/hotword/toggleOff" in m for m in messages) <= 2  # rate-limited: size, json
     assert not any(r.levelno >= logging.ERROR for r in caplog.records)
+
+
+def test_tls_failures_are_not_reported_as_unreachable(broker, caplog, tmp_path):
+    """TLS against a plaintext port, or a server certificate the CA file does not sign, was logged "unreachable"."""
+    import ssl
+    import subprocess as sp
+
+    caplog.set_level(logging.INFO, logger="wakeword.mqtt")
+    with running(MqttConfig("127.0.0.1", broker.port, site_id="tls1", tls=True)):
+        wait_for(lambda: any("tls1" not in r.getMessage() and "unreachable" in r.getMessage() for r in caplog.records))
+    assert any("plaintext port resets a TLS client" in r.getMessage() for r in caplog.records)
+    # a TLS listener whose certificate is not signed by the CA the sink trusts
+    key, cert, other = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "other.pem"
+    for keyout, out in ((key, cert), (tmp_path / "other-key.pem", other)):
+        sp.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(keyout), "-out", str(out),
+                "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            try:
+                ctx.wrap_socket(conn, server_side=True).close()
+            except (ssl.SSLError, OSError):
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    caplog.clear()
+    try:
+        with running(MqttConfig("127.0.0.1", srv.getsockname()[1], site_id="tls2", tls=True, ca_certs=str(other))):
+            wait_for(lambda: any("TLS failed" in r.getMessage() for r in caplog.records), what="the TLS error")
+    finally:
+        stop.set()
+        srv.close()
+    assert not any("unreachable" in r.getMessage() for r in caplog.records)
 
 
 # ---- secrets ------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import collections
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, fields
@@ -472,9 +473,23 @@ class MqttSink:
             log.info("MQTT connected to %s:%d as site %s", cfg.host, cfg.port, cfg.site_id)
 
     def _on_connect_fail(self, client, userdata) -> None:
-        if not self._outage_logged:
-            self._outage_logged = True
-            log.warning("MQTT broker %s:%d unreachable, queueing events", self.config.host, self.config.port)
+        if self._outage_logged:
+            return
+        self._outage_logged = True
+        cfg = self.config
+        # paho calls this inside its `except OSError`: the exception says what failed (it was all "unreachable")
+        import ssl  # loaded by paho already
+
+        error = sys.exc_info()[1]
+        if isinstance(error, ssl.SSLError):
+            log.error("MQTT broker %s:%d: TLS failed (%s): check mqtt.ca_certs and that the port speaks TLS; retrying, "
+                      "queueing events", cfg.host, cfg.port, getattr(error, "reason", None) or error)
+            return
+        reason = getattr(error, "strerror", None) or (str(error).splitlines() or [""])[0] or "no answer"
+        hint = ""
+        if cfg.tls and isinstance(error, (ConnectionResetError, ConnectionAbortedError)):
+            hint = " (a plaintext port resets a TLS client: check mqtt.port and mqtt.tls)"
+        log.warning("MQTT broker %s:%d unreachable (%s)%s, queueing events", cfg.host, cfg.port, reason, hint)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self._cond:
