@@ -80,8 +80,8 @@ class Service:
         self.engine = Engine(cfg.models or None, detector=cfg.detector, flex_delegate=cfg.flex_delegate,
                              channel=cfg.audio.channel)
         self.mqtt = self._mqtt_sink(cfg)
-        self.stdout = QueuedSink(StdoutSink(), "stdout") if cfg.stdout else None
         self.source = open_source(cfg, on_state=self._microphone_state)
+        self.stdout = QueuedSink(StdoutSink(), "stdout") if cfg.stdout else None  # its thread: after all that can fail
         self.last_audio = 0.0
         self._overflows_reported = 0
         self.receiving = threading.Event()
