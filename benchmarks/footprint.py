@@ -81,7 +81,7 @@ def main() -> None:
     engines = {
         "wakeword, 1 model (hey_ssafy)": (run + ["--model", "hey_ssafy"], base),
         "wakeword, 2 models (hey_ssafy, alexa)": (run + ["--model", "hey_ssafy", "--model", "alexa"], base),
-        
+
         "pymicro-wakeword 2.5.0 (alexa)": ([str(venvs.pymicro()), str(HERE / "peers" / "pymicro_stdin.py")], base),
     }
     rows = {name: [] for name in engines}
