@@ -203,6 +203,16 @@ def test_22050_hz_24_bit_in_chunks_that_split_frames(server, phrase):
     assert_detected(asyncio.run(go()), phrase[1])
 
 
+def test_whole_phrase_in_one_chunk_goes_through_a_worker_thread(server, phrase):
+    async def go():
+        async with AsyncTcpClient("127.0.0.1", server.port) as c:
+            data = pcm16(phrase[2])
+            await stream(c, data, chunk_bytes=len(data))  # 5.5 s in one chunk: above INLINE_S
+            return await answers(c)
+
+    assert_detected(asyncio.run(go()), phrase[1])
+
+
 def test_negative_gives_not_detected_after_audio_stop(server, negative):
     async def go():
         async with AsyncTcpClient("127.0.0.1", server.port) as c:
