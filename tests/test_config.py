@@ -145,7 +145,8 @@ def test_unknown_keys(tmp_path):
     ("wyoming:\n  uri: tcp://0.0.0.0\n", 2, "wyoming.uri must be tcp://HOST:PORT (port 1-65535) or unix://PATH "
                                             "(got 'tcp://0.0.0.0')"),
     ("wyoming:\n  uri: 10400\n", 2, "wyoming.uri must be tcp://HOST:PORT (port 1-65535) or unix://PATH (got 10400)"),
-    ("wyoming:\n  zeroconf: my.host\n", 2, "wyoming.zeroconf must be true, false or the name to announce (no dots)"),
+    ("wyoming:\n  zeroconf: my.host\n", 2, "wyoming.zeroconf must be true, false or the name to announce "
+                                               "(1-63 bytes, no dots)"),
     ("wyoming:\n  port: 10400\n", 2, "unknown key wyoming.port; known keys: uri, zeroconf"),
     ("capture:\n  before_s: -1\n", 2, "capture.before_s must be a number of seconds between 0 and 60 (got -1)"),
     ("# broker\nmqtt:\n  port: 1883\n", 2, "mqtt.host is required"),

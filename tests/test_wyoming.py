@@ -81,6 +81,7 @@ def server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("wyoming"), "--uri", f"tcp://127.0.0.1:{port}")
     srv.port = port
     yield srv
+    assert os.readlink(f"/proc/{srv.proc.pid}/fd/2") == str(srv.log_path)  # its log still goes to the file
     assert srv.stop() == 0
     assert "Traceback" not in srv.log()
 
@@ -267,11 +268,14 @@ def test_four_clients_at_once_each_get_their_own_events(server, phrase, negative
     async def go():
         return await asyncio.gather(*(one(cut) for cut in [*offsets, None]), describe_while_busy())
 
+    mark = len(server.log())
     *results, took = asyncio.run(go())
     for cut, events in zip(offsets, results):
         assert_detected(events, end - cut)
     assert [e.type for e in results[3]] == ["not-detected"]
     assert took < 1.0
+    server.wait_log("detected hey_ssafy at 2.", start=mark)  # the log survives engines built for clients at once
+    assert server.log()[mark:].count("detected hey_ssafy") == 3
 
 
 def test_audio_chunk_before_audio_start_starts_a_stream(server, phrase):
@@ -381,7 +385,7 @@ def test_client_that_does_not_read_is_closed_and_others_are_served(server, phras
     slow = socket.socket()
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     slow.connect(("127.0.0.1", server.port))
-    slow.settimeout(2.0)
+    slow.settimeout(5.0)
     sent = 0
 
     def flood():
@@ -402,10 +406,11 @@ def test_client_that_does_not_read_is_closed_and_others_are_served(server, phras
     line = server.wait_log("reads too slowly", timeout=30, start=mark)
     assert "closing the connection" in line
     slow.settimeout(10)
-    with pytest.raises((ConnectionResetError, AssertionError)):
+    try:
         while slow.recv(1 << 16):  # what was in flight, then the reset (or EOF) of the aborted connection
             pass
-        raise AssertionError("EOF")
+    except ConnectionResetError:
+        pass  # socket.timeout, raised if the connection were still open, fails the test
     slow.close()
     asyncio.run(good_client(server.port, phrase))
 
@@ -464,6 +469,7 @@ def test_systemd_ready_once_listening_watchdog_and_stopping(tmp_path):
     (["--uri", "http://127.0.0.1:10400"], "scheme 'http' is not supported; use tcp://HOST:PORT or unix://PATH"),
     (["--uri", "10400"], "'10400' is not a listening address"),
     (["--uri", "unix:///tmp/x.sock", "--zeroconf"], "zeroconf announces a TCP port; it needs a tcp:// URI"),
+    (["--zeroconf", "my.host"], "--zeroconf 'my.host': the name to announce must be 1-63 bytes without dots"),
     (["--uri", "tcp://no-such-host.invalid:10400"], "cannot listen on tcp://no-such-host.invalid:10400: unknown host"),
     (["--model", "nope"], "unknown model 'nope'"),
 ])

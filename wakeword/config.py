@@ -24,7 +24,7 @@ import yaml
 from .errors import ConfigError
 from .audio.microphone import BLOCK_S, IDLE_S
 from .sinks.mqtt import MqttConfig, check_combination, check_field
-from .serve.uri import DEFAULT_URI, parse_uri
+from .serve.uri import DEFAULT_URI, parse_uri, zeroconf_name_ok
 
 DEFAULT_PATH = "/etc/wakeword/config.yaml"
 DEFAULT_ZEROCONF_NAME = "wakeword"  # wyoming.zeroconf: true announces wakeword._wyoming._tcp.local.
@@ -124,8 +124,8 @@ def _uri_ok(v: Any) -> bool:
 
 _WYOMING: dict[str, _Check] = {
     "uri": (_uri_ok, "must be tcp://HOST:PORT (port 1-65535) or unix://PATH"),
-    "zeroconf": (lambda v: v is None or isinstance(v, bool) or (isinstance(v, str) and v.strip() != "" and "." not in v),
-                 "must be true, false or the name to announce (no dots)"),
+    "zeroconf": (lambda v: v is None or isinstance(v, bool) or zeroconf_name_ok(v),
+                 "must be true, false or the name to announce (1-63 bytes, no dots)"),
 }
 _MQTT_KEYS = tuple(f.name for f in fields(MqttConfig))
 _SECTIONS = ("audio", "models", "detector", "flex_delegate", "mqtt", "stdout", "logging", "capture", "wyoming")

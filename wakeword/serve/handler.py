@@ -125,8 +125,8 @@ class WakeHandler(AsyncEventHandler):
             await self._chunk(event)
         elif AudioStop.is_type(kind):
             await self._stop()
-        elif kind not in self._ignored:
-            self._ignored.add(kind)
+        elif kind[:40] not in self._ignored and len(self._ignored) < 32:  # once per type; bounded memory
+            self._ignored.add(kind[:40])
             log.info("%s: ignoring event type %r", self.peer, kind[:40])
         return True
 
@@ -149,7 +149,7 @@ class WakeHandler(AsyncEventHandler):
         if problem:
             raise ProtocolError(problem)
         if self.engine is None:
-            self.engine = await self.models.take()
+            self.engine = self.models.take()
         self.engine.reset(data["rate"])
         self.stream = Stream(data["rate"], _timestamp(data) if kind == "audio-start" else None)
 

@@ -5,14 +5,13 @@ at start-up. Measured (2 bundled models, x86_64, ai_edge_litert): an Engine cost
 (1.2 MB per model interpreter, 0.4 MB per model frame history). Sharing the interpreters between clients, with the
 GRU states swapped in under a lock, would save about 2.3 MB per client; an Engine per client costs that and gains
 the engine unchanged, nothing mutable shared between clients, and no lock: clients' chunks can run in parallel
-threads, and one client can never see another's state. For the handful of satellites a home has (8 clients:
-about +21 MB), that is the better trade. Engines of clients that left wait in a small pool for the next one, so a
-Home Assistant pipeline (one connection per wake-up) does not pay the 12 ms each time, and idle memory stays at
-the peak concurrency up to `IDLE_ENGINES`.
+threads, and one client can never see another's state. For the handful of satellites a home has (8 clients
+streaming: +25 MB of server RSS, benchmarks/RESULTS.md), that is the better trade. Engines of clients that left
+wait in a small pool for the next one, so a Home Assistant pipeline (one connection per wake-up) does not pay the
+12 ms each time, and idle memory stays at the peak concurrency up to `IDLE_ENGINES`.
 """
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +27,12 @@ ATTRIBUTION = Attribution(name="wakeword", url="")  # cards may name their own: 
 
 
 class ModelSet:
-    """Loaded models + engine pool. `take()`/`give()` run on the event loop; engines are built in a worker thread."""
+    """Loaded models + engine pool, used from the event loop only.
+
+    A new engine is built on the event loop (12 ms here), never in a worker thread: loading an interpreter points
+    fd 2 at /dev/null for a moment to silence the TFLite runtime (model/interpreter.py), so a build in a thread
+    would swallow the loop's log lines meanwhile, and two builds in two threads left fd 2 at /dev/null for good
+    (seen in tests/test_wyoming.py: the log stopped after four clients connected at once)."""
 
     def __init__(self, models: Sequence[str] | None = None, detector: dict[str, Any] | None = None,
                  flex_delegate: str | None = None) -> None:
@@ -36,7 +40,6 @@ class ModelSet:
         self.cards: list[ModelCard] = [m.card for m in first.models]
         self._detector, self._flex = detector, flex_delegate
         self._idle: list[Engine] = [first]
-        self.built = 1
         self.info = describe(self.cards)
 
     @property
@@ -46,12 +49,11 @@ class ModelSet:
     def _build(self) -> Engine:
         return Engine(self.cards, detector=self._detector, flex_delegate=self._flex)
 
-    async def take(self) -> Engine:
-        """An engine for one client: an idle one, or a new one built from the loaded cards off the event loop."""
+    def take(self) -> Engine:
+        """An engine for one client: an idle one, or a new one built from the loaded cards."""
         if self._idle:
             return self._idle.pop()
-        self.built += 1
-        return await asyncio.to_thread(self._build)
+        return self._build()
 
     def give(self, engine: Engine) -> None:
         """Return a client's engine; `audio-start` resets it before anyone streams through it again."""

@@ -27,7 +27,7 @@ from ..sdnotify import Notifier
 from . import announce
 from .handler import WakeHandler
 from .models import ModelSet
-from .uri import ListenUri, parse_uri
+from .uri import ListenUri, parse_uri, zeroconf_name_ok
 
 log = logging.getLogger("wakeword.serve")
 
@@ -58,8 +58,8 @@ def run(args) -> int:
     except ValueError as e:
         raise ServeError(f"--uri {e}") from None
     name = cfg.wyoming.zeroconf
-    if name is not None and (not name.strip() or "." in name):
-        raise ServeError(f"--zeroconf {name!r}: the name to announce must be non-empty and have no dots")
+    if name is not None and not zeroconf_name_ok(name):
+        raise ServeError(f"--zeroconf {name!r}: the name to announce must be 1-63 bytes without dots")
     if name and uri.scheme != "tcp":
         raise ServeError(f"zeroconf announces a TCP port; it needs a tcp:// URI, not {uri}")
     if name and not announce.available():
@@ -81,8 +81,8 @@ async def _serve(uri: ListenUri, zeroconf_name: str | None, models: ModelSet) ->
         try:
             ad = await announce.announce(zeroconf_name, uri.port, uri.host)
             log.info("announced over zeroconf as %s", ad.name)
-        except OSError as e:  # no network yet: still reachable by address, so keep serving
-            log.error("cannot announce over zeroconf (%s); serving without it", e.strerror or e)
+        except Exception as e:  # no network yet, say: still reachable by its address, so keep serving
+            log.error("cannot announce over zeroconf (%s); serving without it", getattr(e, "strerror", None) or e)
     log.info("serving %s on %s", ", ".join(models.names), uri)
     notifier.notify(f"READY=1\nSTATUS=serving on {uri}")
     watchdog = notifier.watchdog_interval()
@@ -94,7 +94,10 @@ async def _serve(uri: ListenUri, zeroconf_name: str | None, models: ModelSet) ->
         if pinger:
             pinger.cancel()
         if ad is not None:
-            await ad.close()
+            try:
+                await ad.close()
+            except Exception as e:  # the network went first: Home Assistant will drop the entry at its TTL
+                log.warning("cannot withdraw the zeroconf announcement (%s)", e)
         await server.stop()
     log.info("stopped")
     return 0

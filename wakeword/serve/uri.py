@@ -50,3 +50,8 @@ def parse_uri(text: str) -> ListenUri:
     if port is None or not 1 <= port <= 65535:
         raise ValueError(f"{text!r} needs a port between 1 and 65535 (e.g. tcp://{host}:10400)")
     return ListenUri("tcp", host=host, port=port)
+
+
+def zeroconf_name_ok(name: str) -> bool:
+    """A zeroconf instance name: one DNS label, so 1-63 bytes of UTF-8 and no dots."""
+    return isinstance(name, str) and name.strip() != "" and "." not in name and len(name.encode()) <= 63
