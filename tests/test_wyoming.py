@@ -137,12 +137,10 @@ def assert_detected(events: list[Event], end_s: float, name: str = "hey_ssafy") 
 
 
 async def good_client(port: int, phrase, client: AsyncClient | None = None) -> None:
-    """A well-behaved client: describe answered within a second, the phrase detected."""
+    """A well-behaved client: describe answered, the phrase detected."""
     async with client or AsyncTcpClient("127.0.0.1", port) as c:
-        t0 = time.monotonic()
         await c.write_event(Describe().event())
         assert Info.is_type((await read(c)).type)
-        assert time.monotonic() - t0 < 1.0
         await c.write_event(Detect(names=["hey_ssafy"]).event())
         await stream(c, pcm16(phrase[2]))
         assert_detected(await answers(c), phrase[1])
@@ -289,6 +287,24 @@ def test_audio_chunk_before_audio_start_starts_a_stream(server, phrase):
     assert_detected(asyncio.run(go()), phrase[1])
     assert "audio-chunk before audio-start" in server.wait_log("audio-chunk before", start=mark)
     asyncio.run(good_client(server.port, phrase))
+
+
+def test_chunks_at_another_rate_than_their_stream_are_dropped(server, phrase):
+    mark = len(server.log())
+    hi = pcm16(resample_poly(phrase[2], 3, 1))
+
+    async def go():
+        async with AsyncTcpClient("127.0.0.1", server.port) as c:
+            await c.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+            for i in range(0, len(hi), 1920):  # the phrase at 48 kHz in a 16 kHz stream: dropped, not misread
+                await c.write_event(AudioChunk(rate=48000, width=2, channels=1, audio=hi[i:i + 1920]).event())
+            await c.write_event(AudioStop().event())
+            return await answers(c)
+
+    assert [e.type for e in asyncio.run(go())] == ["not-detected"]
+    server.wait_log("audio-chunk at 48000 Hz in a 16000 Hz stream; dropping such chunks until the next audio-start",
+                    start=mark)
+    assert server.log()[mark:].count("48000 Hz") == 1
 
 
 def test_unknown_event_types_are_ignored_and_logged_once(server, phrase):

@@ -120,7 +120,7 @@ class WakeHandler(AsyncEventHandler):
         elif Detect.is_type(kind):
             self._detect(event.data.get("names"))
         elif AudioStart.is_type(kind):
-            await self._start("audio-start", event.data)
+            self._start("audio-start", event.data)
         elif AudioChunk.is_type(kind):
             await self._chunk(event)
         elif AudioStop.is_type(kind):
@@ -144,7 +144,7 @@ class WakeHandler(AsyncEventHandler):
                         self.peer, str(names)[:60])
             self.names = None
 
-    async def _start(self, kind: str, data: dict) -> None:
+    def _start(self, kind: str, data: dict) -> None:
         problem = format_problem(kind, data)
         if problem:
             raise ProtocolError(problem)
@@ -161,7 +161,7 @@ class WakeHandler(AsyncEventHandler):
         if self.stream is None:
             log.warning("%s: audio-chunk before audio-start; starting a stream at the chunk's format (%d Hz, %d-byte samples, "
                         "%d ch)", self.peer, chunk.rate, chunk.width, chunk.channels)
-            await self._start("audio-chunk", event.data)
+            self._start("audio-chunk", event.data)
         stream = self.stream
         assert stream is not None and self.engine is not None
         if stream.start_ms is None:
