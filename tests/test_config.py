@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wakeword.config import AudioConfig, CaptureConfig, Config, LoggingConfig, load_config
+from wakeword.config import AudioConfig, CaptureConfig, Config, LoggingConfig, WyomingConfig, load_config
 from wakeword.errors import ConfigError, WakewordError
 from wakeword.sinks.mqtt import MqttConfig
 
@@ -35,13 +35,13 @@ def test_example_config_loads_and_covers_every_section_and_key():
     assert isinstance(cfg, Config) and cfg.path == str(EXAMPLE)
     assert cfg.models == ["hey_ssafy"] and cfg.stdout is True and cfg.detector == {}
     assert cfg.audio == AudioConfig() and cfg.logging == LoggingConfig("INFO") and cfg.capture == CaptureConfig()
-    assert cfg.mqtt == MqttConfig(host="localhost")
+    assert cfg.mqtt == MqttConfig(host="localhost") and cfg.wyoming == WyomingConfig("tcp://0.0.0.0:10400", None)
     top = yaml.compose(EXAMPLE.read_text(), Loader=yaml.SafeLoader)
     sections = {k.value: v for k, v in top.value}
     assert set(sections) == {f.name for f in fields(Config)} - {"path"}
     text = EXAMPLE.read_text()
     for section, keys in [("audio", AudioConfig), ("mqtt", MqttConfig), ("logging", LoggingConfig),
-                          ("capture", CaptureConfig)]:
+                          ("capture", CaptureConfig), ("wyoming", WyomingConfig)]:
         given = {k.value for k, _ in sections[section].value}
         assert given == {f.name for f in fields(keys)}, section
     for key in ("threshold", "smoothing", "patience", "refractory_s", "rearm_threshold"):
@@ -59,6 +59,7 @@ def test_full_config_values_and_relative_paths(tmp_path):
         stdout: false
         logging: {level: warn}
         capture: {dir: captures, before_s: 2, after_s: 1}
+        wyoming: {uri: "unix://run/wyoming.sock", zeroconf: true}
         mqtt:
           host: broker.lan
           port: 8883
@@ -80,9 +81,13 @@ def test_full_config_values_and_relative_paths(tmp_path):
     assert cfg.flex_delegate == str(tmp_path / "lib/libtensorflowlite_flex.so")
     assert cfg.stdout is False and cfg.logging.level == "WARNING"
     assert cfg.capture == CaptureConfig(dir=str(tmp_path / "captures"), before_s=2.0, after_s=1.0)
+    assert cfg.wyoming == WyomingConfig(uri=f"unix://{tmp_path / 'run/wyoming.sock'}", zeroconf="wakeword")
     assert cfg.mqtt == MqttConfig(host="broker.lan", port=8883, site_id="kitchen", hermes=True, username="pi",
                                   password_file=str(tmp_path / "secret/pw"), tls=True, ca_certs="/etc/ssl/ca.pem",
                                   queue_size=10, keepalive=60, client_id="ww-kitchen")
+    other = load_config(write(tmp_path, "wyoming:\n  uri: tcp://[::]:10700\n  zeroconf: kitchen\n"))
+    assert other.wyoming == WyomingConfig(uri="tcp://[::]:10700", zeroconf="kitchen")
+    assert load_config(write(tmp_path, "wyoming:\n  zeroconf: false\n")).wyoming == WyomingConfig()
 
 
 def test_defaults_for_empty_file_and_null_sections(tmp_path):
@@ -137,6 +142,12 @@ def test_unknown_keys(tmp_path):
     ("detector:\n  threshold: 0.4\n  rearm_threshold: 0.6\n", 3, "detector.rearm_threshold must not exceed"),
     ("flex_delegate: 12\n", 1, "flex_delegate must be the path to libtensorflowlite_flex.so (got 12)"),
     ("logging:\n  level: LOUD\n", 2, "logging.level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'LOUD')"),
+    ("wyoming:\n  uri: tcp://0.0.0.0\n", 2, "wyoming.uri must be tcp://HOST:PORT (port 1-65535) or unix://PATH "
+                                            "(got 'tcp://0.0.0.0')"),
+    ("wyoming:\n  uri: 10400\n", 2, "wyoming.uri must be tcp://HOST:PORT (port 1-65535) or unix://PATH (got 10400)"),
+    ("wyoming:\n  zeroconf: my.host\n", 2, "wyoming.zeroconf must be true, false or the name to announce "
+                                               "(1-63 bytes, no dots)"),
+    ("wyoming:\n  port: 10400\n", 2, "unknown key wyoming.port; known keys: uri, zeroconf"),
     ("capture:\n  before_s: -1\n", 2, "capture.before_s must be a number of seconds between 0 and 60 (got -1)"),
     ("# broker\nmqtt:\n  port: 1883\n", 2, "mqtt.host is required"),
     ("mqtt:\n  host: a b\n", 2, "mqtt.host must be a host name or IP address (got 'a b')"),

@@ -1,30 +1,37 @@
-"""The shipped unit passes `systemd-analyze verify` and scores OK or better on hardening."""
+"""The shipped units pass `systemd-analyze verify` and score OK or better on hardening."""
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-UNIT = Path(__file__).resolve().parent.parent / "systemd" / "wakeword.service"
+import pytest
+
+SYSTEMD = Path(__file__).resolve().parent.parent / "systemd"
+UNIT = SYSTEMD / "wakeword.service"
+WYOMING_UNIT = SYSTEMD / "wakeword-wyoming.service"
+UNITS = pytest.mark.parametrize("unit", [UNIT, WYOMING_UNIT], ids=lambda u: u.name)
 
 
-def local_unit(tmp_path) -> Path:
+def local_unit(tmp_path, unit: Path = UNIT) -> Path:
     # verify checks that ExecStart's program exists: point it at this machine's interpreter
-    unit = tmp_path / "wakeword.service"
-    unit.write_text(UNIT.read_text().replace("/opt/wakeword/.venv/bin/wakeword", sys.executable))
-    return unit
+    local = tmp_path / unit.name
+    local.write_text(unit.read_text().replace("/opt/wakeword/.venv/bin/wakeword", sys.executable))
+    return local
 
 
-def test_unit_verifies(tmp_path):
+@UNITS
+def test_unit_verifies(tmp_path, unit):
     assert shutil.which("systemd-analyze"), "systemd-analyze missing: script/setup --dev installs systemd"
-    r = subprocess.run(["systemd-analyze", "verify", str(local_unit(tmp_path))], capture_output=True, text=True)
+    r = subprocess.run(["systemd-analyze", "verify", str(local_unit(tmp_path, unit))], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 
 
-def test_unit_hardening_scores_ok_or_better(tmp_path):
-    r = subprocess.run(["systemd-analyze", "security", "--offline=yes", str(local_unit(tmp_path))],
+@UNITS
+def test_unit_hardening_scores_ok_or_better(tmp_path, unit):
+    r = subprocess.run(["systemd-analyze", "security", "--offline=yes", str(local_unit(tmp_path, unit))],
                        capture_output=True, text=True)
-    m = re.search(r"Overall exposure level for wakeword.service: ([\d.]+) (\w+)", r.stdout)
+    m = re.search(rf"Overall exposure level for {re.escape(unit.name)}: ([\d.]+) (\w+)", r.stdout)
     assert m, r.stdout[-500:] + r.stderr
     assert m.group(2) in ("OK", "SAFE") and float(m.group(1)) <= 4.9
 
@@ -72,3 +79,16 @@ def test_the_daemon_runs_under_its_units_syscall_filter(phrase):
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_wyoming_unit_has_the_daemons_hardening_and_no_audio():
+    """The daemon's hardening lines, less what capture needs (ALSA devices) and its state directory; no audio group."""
+    daemon = UNIT.read_text()
+    hardening = [line for line in daemon[daemon.index("# Hardening"):daemon.index("[Install]")].splitlines()
+                 if "=" in line and not line.startswith(("#", "DeviceAllow=", "StateDirectory=", "ReadWritePaths="))]
+    own = WYOMING_UNIT.read_text().splitlines()
+    assert len(hardening) > 20
+    for line in hardening + ["Type=notify", "WatchdogSec=30", "Restart=on-failure", "DynamicUser=yes", "PrivateDevices=yes",
+                             "ExecStart=/opt/wakeword/.venv/bin/wakeword serve --config /etc/wakeword/config.yaml"]:
+        assert line in own, line
+    assert not [line for line in own if line.startswith(("SupplementaryGroups=", "DeviceAllow="))]

@@ -1,4 +1,4 @@
-"""`wakeword` command line: detect, run, info, devices, train.
+"""`wakeword` command line: detect, run, serve, info, devices, train.
 
 Contract (other tools rely on it): detections are JSON lines on stdout, flushed per event; errors are one
 line on stderr starting with `wakeword: error:` and a non-zero exit status; never a traceback for bad input.
@@ -54,6 +54,12 @@ def cmd_detect(args) -> int:
 
 def cmd_run(args) -> int:
     from .daemon import run
+
+    return run(args)
+
+
+def cmd_serve(args) -> int:
+    from .serve.server import run
 
     return run(args)
 
@@ -180,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hermes", action="store_true", help="also publish Rhasspy Hermes messages and obey toggleOff/On")
     _add_model_args(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("serve", help="serve the models to Home Assistant (or any Wyoming client) over the Wyoming protocol")
+    p.add_argument("--uri", metavar="URI", help="where to listen: tcp://HOST:PORT or unix://PATH (default: tcp://0.0.0.0:10400)")
+    p.add_argument("--zeroconf", nargs="?", const="wakeword", metavar="NAME",
+                   help="announce the server over zeroconf (mDNS) as NAME._wyoming._tcp.local. (default name: wakeword)")
+    p.add_argument("--config", "-c", metavar="FILE", help="YAML config (models, detector, logging, wyoming); flags override it")
+    _add_model_args(p)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("info", help="show a model's interpreter, tensors, card and Flex ops")
     p.add_argument("model", nargs="?", metavar="MODEL")

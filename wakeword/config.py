@@ -24,8 +24,10 @@ import yaml
 from .errors import ConfigError
 from .audio.microphone import BLOCK_S, IDLE_S
 from .sinks.mqtt import MqttConfig, check_combination, check_field
+from .serve.uri import DEFAULT_URI, parse_uri, zeroconf_name_ok
 
 DEFAULT_PATH = "/etc/wakeword/config.yaml"
+DEFAULT_ZEROCONF_NAME = "wakeword"  # wyoming.zeroconf: true announces wakeword._wyoming._tcp.local.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -52,6 +54,14 @@ class CaptureConfig:
 
 
 @dataclass
+class WyomingConfig:
+    """`wakeword serve`: where it listens and whether it announces itself over zeroconf."""
+
+    uri: str = DEFAULT_URI  # tcp://HOST:PORT or unix://PATH
+    zeroconf: str | None = None  # the name to announce as NAME._wyoming._tcp.local.; None: no announcement
+
+
+@dataclass
 class Config:
     audio: AudioConfig = field(default_factory=AudioConfig)
     models: list[str] = field(default_factory=list)  # names or paths; [] = every bundled model
@@ -61,6 +71,7 @@ class Config:
     stdout: bool = True
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
+    wyoming: WyomingConfig = field(default_factory=WyomingConfig)
     path: str | None = None  # the file this came from
 
 
@@ -101,8 +112,23 @@ _CAPTURE: dict[str, _Check] = {
     "before_s": (lambda v: _is_num(v) and 0 <= v <= 60, "must be a number of seconds between 0 and 60"),
     "after_s": (lambda v: _is_num(v) and 0 <= v <= 60, "must be a number of seconds between 0 and 60"),
 }
+
+
+def _uri_ok(v: Any) -> bool:
+    try:
+        parse_uri(v)
+        return True
+    except ValueError:
+        return False
+
+
+_WYOMING: dict[str, _Check] = {
+    "uri": (_uri_ok, "must be tcp://HOST:PORT (port 1-65535) or unix://PATH"),
+    "zeroconf": (lambda v: v is None or isinstance(v, bool) or zeroconf_name_ok(v),
+                 "must be true, false or the name to announce (1-63 bytes, no dots)"),
+}
 _MQTT_KEYS = tuple(f.name for f in fields(MqttConfig))
-_SECTIONS = ("audio", "models", "detector", "flex_delegate", "mqtt", "stdout", "logging", "capture")
+_SECTIONS = ("audio", "models", "detector", "flex_delegate", "mqtt", "stdout", "logging", "capture", "wyoming")
 
 
 class _Loader:
@@ -248,6 +274,14 @@ class _Loader:
             c = self.section(top["capture"][1], "capture", _CAPTURE)
             c = {k: (float(v) if k != "dir" else self.resolve(v)) for k, v in c.items()}
             cfg.capture = CaptureConfig(**c)
+
+        if "wyoming" in top:
+            w = self.section(top["wyoming"][1], "wyoming", _WYOMING)
+            zc = w.get("zeroconf")
+            w["zeroconf"] = DEFAULT_ZEROCONF_NAME if zc is True else (zc or None)
+            if str(w.get("uri", "")).startswith("unix://"):
+                w["uri"] = "unix://" + (self.resolve(w["uri"][len("unix://"):]) or "")
+            cfg.wyoming = WyomingConfig(**w)
 
         if "mqtt" in top:
             cfg.mqtt = self.mqtt(*top["mqtt"])
