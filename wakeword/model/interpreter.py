@@ -13,6 +13,7 @@ import gc
 import importlib
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,23 +63,27 @@ def backend_name() -> str:
     return _module(os.environ.get("WAKEWORD_INTERPRETER"))[0]
 
 
+_STDERR_LOCK = threading.Lock()  # fd 2 is per process: two threads swapping it at once left it at /dev/null for good
+
+
 @contextlib.contextmanager
 def _quiet_native_stderr():
     """Silence native-code chatter on fd 2 (our stderr is for one-line errors and events' status only)."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 def _load_delegate(mod, path: str):
