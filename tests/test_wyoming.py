@@ -40,10 +40,11 @@ WINDOW_S = 0.6  # a detection's timestamp falls within this after the phrase end
 class Server:
     """`wakeword serve ARGS` in its own process, its log in a file (one line per event, checked by the tests)."""
 
-    def __init__(self, tmp: Path, *args: str, ready: str = "serving ", env: dict | None = None) -> None:
+    def __init__(self, tmp: Path, *args: str, ready: str = "serving ", env: dict | None = None,
+                 prefix: tuple[str, ...] = ()) -> None:
         self.log_path = tmp / f"serve-{time.monotonic_ns()}.log"
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(CMD + list(args), cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([*prefix, *CMD, *args], cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=self._log, env=env)
         self.wait_log(ready, 60)
 
@@ -531,3 +532,14 @@ def test_zeroconf_announces_the_service_until_stopped(tmp_path):
         assert asyncio.run(lookup(2_000)) is None  # withdrawn at exit
     finally:
         srv.stop()
+
+
+def test_serves_under_its_units_syscall_filter(tmp_path, phrase):
+    """The unit's seccomp filter (tests/unit_filter.py applies it as systemd would) lets the server run."""
+    port = free_port()
+    unit_filter = (sys.executable, str(REPO / "tests" / "unit_filter.py"), str(REPO / "systemd" / "wakeword-wyoming.service"), "--")
+    srv = Server(tmp_path, "--uri", f"tcp://127.0.0.1:{port}", prefix=unit_filter)
+    try:
+        asyncio.run(good_client(port, phrase))
+    finally:
+        assert srv.stop() == 0
