@@ -537,7 +537,8 @@ def test_zeroconf_announces_the_service_until_stopped(tmp_path):
 def test_serves_under_its_units_syscall_filter(tmp_path, phrase):
     """The unit's seccomp filter (tests/unit_filter.py applies it as systemd would) lets the server run."""
     port = free_port()
-    unit_filter = (sys.executable, str(REPO / "tests" / "unit_filter.py"), str(REPO / "systemd" / "wakeword-wyoming.service"), "--")
+    unit = REPO / "systemd" / "wakeword-wyoming.service"
+    unit_filter = (sys.executable, str(REPO / "tests" / "unit_filter.py"), str(unit), "--")
     srv = Server(tmp_path, "--uri", f"tcp://127.0.0.1:{port}", prefix=unit_filter)
     try:
         asyncio.run(good_client(port, phrase))
