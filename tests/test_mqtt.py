@@ -410,9 +410,12 @@ def test_password_never_appears_in_logs(broker, caplog, monkeypatch, tmp_path):
 
 def test_config_errors_are_one_line():
     for kwargs, key in [(dict(port=70000), "mqtt.port"), (dict(site_id="a/b"), "mqtt.site_id"),
-                        (dict(queue_size=0), "mqtt.queue_size"), (dict(password="x"), "mqtt.password needs")]:
+                        (dict(queue_size=0), "mqtt.queue_size"), (dict(password="x"), "mqtt.password needs"),
+                        (dict(client_id="x" * 65536), "mqtt.client_id")]:  # paho's thread died on it once
         with pytest.raises(ConfigError) as e:
             MqttConfig("127.0.0.1", **kwargs)
         assert key in str(e.value) and "\n" not in str(e.value)
     with pytest.raises(ConfigError, match="cannot read"):
         MqttSink(MqttConfig("127.0.0.1", username="u", password_file="/nonexistent/pw"))
+    with pytest.raises(ConfigError, match="mqtt.ca_certs /nonexistent/ca.pem: cannot use it"):
+        MqttSink(MqttConfig("127.0.0.1", tls=True, ca_certs="/nonexistent/ca.pem"))
