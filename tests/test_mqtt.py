@@ -375,6 +375,24 @@ def test_tls_failures_are_not_reported_as_unreachable(broker, caplog, tmp_path):
     assert not any("unreachable" in r.getMessage() for r in caplog.records)
 
 
+def test_a_broker_that_never_answers_is_reported(caplog):
+    """A listener that accepts the TCP connection and never sends CONNACK was never logged at all."""
+    import socket
+
+    caplog.set_level(logging.INFO, logger="wakeword.mqtt")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(srv.accept()), daemon=True).start()
+    try:
+        with running(MqttConfig("127.0.0.1", srv.getsockname()[1], site_id="mute", keepalive=1)) as sink:
+            wait_for(lambda: any("does not answer" in r.getMessage() for r in caplog.records), timeout=15)
+            assert not sink.connected
+    finally:
+        srv.close()
+
+
 # ---- secrets ------------------------------------------------------------------------------------------------
 def test_password_never_appears_in_logs(broker, caplog, monkeypatch, tmp_path):
     caplog.set_level(logging.DEBUG)  # paho's own debug log included (logger wakeword.mqtt.paho)

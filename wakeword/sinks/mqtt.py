@@ -244,6 +244,7 @@ class MqttSink:
         self._outage_logged = False
         self._refusal_logged = False
         self._closing = False
+        self._silence_check: threading.Timer | None = None
         self._ignored = _LimitedLog()
         self._client: mqtt.Client | None = None
         self._sender: threading.Thread | None = None
@@ -312,6 +313,10 @@ class MqttSink:
             self._closing = False
         client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive)
         client.loop_start()
+        # A broker that accepts the TCP connection and never answers CONNACK fails no callback: say so once.
+        self._silence_check = threading.Timer(cfg.keepalive + 5.0, self._check_answered)
+        self._silence_check.daemon = True
+        self._silence_check.start()
         self._sender = threads.start(self._send_loop, "ww-mqtt-sender")
         return self
 
@@ -367,6 +372,8 @@ class MqttSink:
         client = self._client
         if client is None:
             return
+        if self._silence_check is not None:
+            self._silence_check.cancel()
         deadline = time.monotonic() + timeout
         with self._cond:
             while (self._connected and (self._queue or self._pending or self._in_transit)
@@ -471,6 +478,12 @@ class MqttSink:
             log.warning("MQTT broker %s:%d reachable again; delivering %d queued event(s)", cfg.host, cfg.port, queued)
         else:
             log.info("MQTT connected to %s:%d as site %s", cfg.host, cfg.port, cfg.site_id)
+
+    def _check_answered(self) -> None:
+        if not self._connected and not self._closing and not (self._outage_logged or self._refusal_logged):
+            self._outage_logged = True
+            log.warning("MQTT broker %s:%d does not answer (no CONNACK within %d s); retrying, queueing events",
+                        self.config.host, self.config.port, self.config.keepalive + 5)
 
     def _on_connect_fail(self, client, userdata) -> None:
         if self._outage_logged:
