@@ -46,6 +46,7 @@ from peers.streams import write_stream
 CONDITIONS = {"clean": None, "10db": 10.0}
 PYMICRO_MODELS = {"alexa"}  # pymicro-wakeword's built-in models that share a name with ours
 PEER_DETECTOR = dict(smoothing=1, patience=1, refractory_s=2.0)
+WUW_FIELDS = ("gender", "dialect", "phonetype")  # data.json's speaker fields
 TARGETS = [0.1, 0.5, 1.0]
 
 
@@ -90,8 +91,28 @@ def pymicro_false_accepts(model: str, streams: dict[str, list[np.ndarray]]) -> d
     return out
 
 
+def who_is_missed(clips: list[rs.Utterance], hit: list[bool], data_dir: str) -> dict:
+    """Misses per WUW speaker field (gender, dialect, phone type) and per speaker: which real speakers the synthetic
+    voices do not cover (issue 18 asks this of the tuning speakers before choosing voices)."""
+    wuw = json.loads((Path(data_dir) / "wuw-corpus-ii" / "data.json").read_text())["entries"]
+    meta = {"wuw-corpus-ii/" + e["filePath"]: e for e in wuw}
+    groups: dict[str, list[int]] = {}
+    speakers: dict[str, list[int]] = {}
+    for u, h in zip(clips, hit):
+        e = meta.get(u.path)
+        keys = [f"{f}={e.get(f, '?')}" for f in WUW_FIELDS] if e else []
+        for key in keys:
+            groups.setdefault(key, [0, 0])
+        for counts in [groups[k] for k in keys] + [speakers.setdefault(u.speaker, [0, 0])]:
+            counts[0] += 1
+            counts[1] += not h
+    return {"frr_by": {k: {"clips": n, "frr": round(miss / n, 4)} for k, (n, miss) in sorted(groups.items())},
+            "speakers": len(speakers), "speakers_always_missed": sum(miss == n for n, miss in speakers.values()),
+            "speakers_sometimes_missed": sum(0 < miss < n for n, miss in speakers.values())}
+
+
 def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarray], seed: int,
-                peer: str | None = None) -> dict:
+                peer: str | None = None, data_dir: str = "../shared/data") -> dict:
     engine = Engine([card])
     probs = lambda blocks: ev.probabilities(engine, blocks)[card.name]  # noqa: E731
     words = phrase_words(card)
@@ -111,9 +132,9 @@ def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarra
     del streams
 
     said = [u for u in utts if u.keyword in words and u.span]
-    positives = {}
+    positives, clips_of = {}, {}
     for kind, isolated in (("isolated", True), ("sentence", False)):
-        clips = [u for u in said if u.isolated == isolated]
+        clips = clips_of[kind] = [u for u in said if u.isolated == isolated]
         if not clips:
             continue
         stream = keyword_stream(clips, np.random.default_rng(seed + 1))
@@ -129,8 +150,13 @@ def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarra
                      or k.startswith("latency_p50")} for r in curve]
     if positives:
         for label, (p, spans) in positives.items():
-            hits, lat = ev.score_positives(ev.event_times(p, base, card.geometry), spans)
+            times = ev.event_times(p, base, card.geometry)
+            hits, lat = ev.score_positives(times, spans)
             out[f"card_frr_{label}"] = round(1 - hits / len(spans), 4)
+            if label.endswith("_clean"):
+                kind = label.removesuffix("_clean")
+                out[f"who_is_missed_{kind}"] = who_is_missed(clips_of[kind], [t is not None for t in ev.first_hits(times, spans)],
+                                                             data_dir)
         ref = "isolated_clean" if "isolated_clean" in positives else next(iter(positives))
         points = ev.operating_points(curve, TARGETS, ref, ("fa_per_hour_clean", "fa_per_hour_10db"))
         out["operating_points"] = {f"{t} FA/h": {k: round(v, 4) if isinstance(v, float) else v
@@ -210,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in a.model or default_models():
         card = ModelCard.load(path)
         print(f"[{card.name}] scoring on {a.part} real speech ...", file=sys.stderr)
-        res = score_model(card, utts, music, a.seed, a.peer)
+        res = score_model(card, utts, music, a.seed, a.peer, a.data)
         if card.name in recipes:
             res["channel_check"] = channel_check(card, recipes[card.name], a.cache, a.seed)
         results["models"][card.name] = res
