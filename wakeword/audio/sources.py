@@ -15,8 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .resample import to_float32
-from .wav import FileBytes, decode_frames, layout, open_file
+from .wav import FileBytes, decode_frames, float_frames, layout, open_file
 
 log = logging.getLogger("wakeword")
 
@@ -77,7 +76,7 @@ class WavSource:
                 data = os.pread(fd, want, lay.offset + start * lay.frame_bytes)
                 raw = decode_frames(lay, data)
                 if len(raw):
-                    yield raw.astype(np.float32) if lay.is_float else to_float32(raw)
+                    yield float_frames(raw, lay.is_float)
                 if len(data) < want:
                     log.warning("%s: the file shrank while it was read; stopped at %.1f s", self.name,
                                 (start + len(raw)) / lay.sample_rate)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AudioError
-from .resample import to_float32
+from .resample import MAX_RATE, MIN_RATE, to_float32
 
 _PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
 
@@ -38,8 +38,7 @@ class Wav:
 
     def to_float(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Frames [start, stop) as float32 in [-1, 1], shape (n, channels)."""
-        raw = self.raw[start:stop]
-        return raw.astype(np.float32) if self.is_float else to_float32(raw)  # a copy: `raw` is read-only
+        return float_frames(self.raw[start:stop], self.is_float)
 
     @property
     def samples(self) -> np.ndarray:
@@ -48,9 +47,9 @@ class Wav:
         return x[:, 0] if x.shape[1] == 1 else x.mean(axis=1, dtype=np.float32)
 
 
-# Rates and channel counts a microphone or a recording can have. Outside them a header is broken (or hostile: the
-# resampler and the chunk buffers grow with both).
-MIN_RATE, MAX_RATE, MAX_CHANNELS = 4000, 384000, 64
+# Channel counts a microphone or a recording can have (rates: resample.MIN_RATE-MAX_RATE). Outside them a header is
+# broken (or hostile: the chunk buffers grow with the channels, the resampler with the rate).
+MAX_CHANNELS = 64
 
 
 @dataclass(frozen=True)
@@ -165,6 +164,11 @@ def _checked(name: str, offset: int, nbytes: int, fmt: tuple[int, int, int, int,
     if frames == 0:
         raise AudioError(f"{name}: WAV holds no audio samples")
     return WavLayout(rate, channels, bits, is_float, offset, frames)
+
+
+def float_frames(raw: np.ndarray, is_float: bool) -> np.ndarray:
+    """Decoded frames as float32 in [-1, 1], always a copy (`raw` views the file's read-only bytes)."""
+    return raw.astype(np.float32) if is_float else to_float32(raw)
 
 
 def decode_frames(lay: WavLayout, data: bytes) -> np.ndarray:

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ..audio.resample import MAX_RATE, MIN_RATE
 from ..detector import DetectorConfig
 from ..errors import ModelError, WakewordError
 from ..features import FrontEndConfig
@@ -91,8 +92,9 @@ class ModelCard:
         if not card_path.exists():
             raise ModelError(f"{card_path}: model card not found (every .tflite needs its .yaml card beside it)")
         try:
-            if card_path.stat().st_size > MAX_CARD_BYTES:
-                raise ModelError(f"{card_path}: {card_path.stat().st_size} bytes is not a model card (at most {MAX_CARD_BYTES})")
+            size = card_path.stat().st_size
+            if size > MAX_CARD_BYTES:
+                raise ModelError(f"{card_path}: {size} bytes is not a model card (at most {MAX_CARD_BYTES})")
             data = yaml.safe_load(card_path.read_text())
         except OSError as e:
             raise ModelError(f"{card_path}: cannot read the card ({e.strerror})") from None
@@ -145,7 +147,7 @@ class ModelCard:
 def _implausible(fe: FrontEndConfig, g: StepGeometry) -> str | None:
     """What is out of range in a card's front end or step (values that would divide by zero or allocate without
     bound), or None."""
-    checks = [(4000 <= fe.sample_rate <= 384000, f"frontend.sample_rate {fe.sample_rate} is not 4000-384000"),
+    checks = [(MIN_RATE <= fe.sample_rate <= MAX_RATE, f"frontend.sample_rate {fe.sample_rate} is not {MIN_RATE}-{MAX_RATE}"),
               (16 <= fe.n_fft <= 8192, f"frontend.n_fft {fe.n_fft} is not 16-8192"),
               (1 <= fe.hop <= fe.n_fft, f"frontend.hop {fe.hop} is not 1-n_fft"),
               (0 < fe.log_floor < 1, f"frontend.log_floor {fe.log_floor} is not between 0 and 1"),

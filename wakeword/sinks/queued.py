@@ -27,7 +27,7 @@ class QueuedSink:
 
     def __init__(self, sink: Sink, name: str, size: int = 1000) -> None:
         self.sink, self.name, self.size = sink, name, size
-        self.delivered = self.dropped = 0
+        self.dropped = 0
         self.failed: str | None = None  # why the consumer was given up
         self._queue: collections.deque[Detection] = collections.deque()
         self._cond = threading.Condition()
@@ -47,8 +47,6 @@ class QueuedSink:
             self._queue.append(detection)
             self._cond.notify_all()
 
-    __call__ = publish
-
     def _loop(self) -> None:
         while True:
             with self._cond:
@@ -66,9 +64,7 @@ class QueuedSink:
                 reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
             with self._cond:
                 self._busy = False
-                if ok:
-                    self.delivered += 1
-                else:
+                if not ok:
                     self.failed = reason
                     self.dropped += 1 + len(self._queue)
                     self._queue.clear()
