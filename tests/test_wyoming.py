@@ -403,22 +403,25 @@ def test_client_that_does_not_read_is_closed_and_others_are_served(server, phras
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     slow.connect(("127.0.0.1", server.port))
     slow.settimeout(5.0)
+    # What the kernel may buffer between us (its send buffer, the server's receive buffer, autotuned up to these
+    # maxima): sending twice that is only possible if the server keeps reading.
+    budget = 2 * sum(int(Path(f"/proc/sys/net/ipv4/tcp_{kind}").read_text().split()[2]) for kind in ("rmem", "wmem"))
     sent = 0
 
     def flood():
         nonlocal sent
         batch = header("describe") * 1000
         try:
-            while sent < 200_000:  # until the server stops reading (its writes to us are stuck)
+            while sent < budget:  # until the server stops reading (its writes to us are stuck)
                 slow.sendall(batch)
-                sent += 1000
+                sent += len(batch)
         except OSError:  # socket.timeout, or a reset once the server has closed us
             pass
 
-    flooder = threading.Thread(target=flood)
+    flooder = threading.Thread(target=flood, daemon=True)
     flooder.start()
     flooder.join(60)
-    assert not flooder.is_alive() and sent < 200_000  # the server stopped reading: it does not buffer for us
+    assert not flooder.is_alive() and sent < budget  # the server stopped reading: it does not buffer for us
     asyncio.run(good_client(server.port, phrase))  # served meanwhile
     line = server.wait_log("reads too slowly", timeout=30, start=mark)
     assert "closing the connection" in line
