@@ -16,8 +16,8 @@ PITCH_FLOOR_HZ, PITCH_CEILING_HZ = 75.0, 600.0  # Praat's pitch analysis range f
 
 
 def convert(clip: np.ndarray, rng: np.random.Generator, cfg: Mixing) -> np.ndarray:
-    """The clip in a voice drawn from the recipe's ranges; the clip itself where Praat cannot analyse it (too short
-    or unvoiced)."""
+    """The clip in a voice drawn from the recipe's ranges; the clip itself where Praat cannot analyse it (shorter
+    than its pitch analysis window)."""
     import parselmouth
     from parselmouth.praat import call
 

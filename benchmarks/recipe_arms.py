@@ -1,0 +1,77 @@
+"""Recipe options side by side on real speakers: one row per training draw, from real_speech.py's results files.
+
+    .venv/bin/python benchmarks/recipe_arms.py ARM:DRAW=results.json ... [--model voyager] [--out FILE.json]
+
+Each file is `benchmarks/real_speech.py --part dev` (decisions) or `--part test` (reported figures) run on one
+draw's card. A row gives the card's false accepts and real-speaker misses, and the misses at fixed thresholds from
+the sweep, where draws of different arms compare at the same operating rule; the arm's mean and spread over its
+draws follow. An option is adopted only when its gain is larger than the spread between draws of one arm.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+THRESHOLDS = (0.9, 0.97)
+CARD_FIELDS = ("card_frr_isolated_clean", "card_frr_isolated_10db", "card_frr_sentence_clean", "card_frr_sentence_10db")
+
+
+def row(res: dict) -> dict[str, float]:
+    """The figures of one draw: card FA/h and FRR, FRR isolated (clean) and FA/h at each of THRESHOLDS."""
+    out = {"threshold": res["card_detector"]["threshold"], "fa_clean": res["card_fa_clean"]["fa_per_hour"],
+           "fa_10db": res["card_fa_10db"]["fa_per_hour"], **{k.removeprefix("card_"): res[k] for k in CARD_FIELDS}}
+    sweep = {r["threshold"]: r for r in res["sweep"]}
+    for t in THRESHOLDS:
+        out[f"frr_isolated_clean@{t}"] = sweep[t]["frr_isolated_clean"]
+        out[f"fa_clean@{t}"] = sweep[t]["fa_per_hour_clean"]
+    out["speakers_always_missed"] = res["who_is_missed_isolated"]["speakers_always_missed"]
+    return out
+
+
+def summarize(rows: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, tuple[float, float]]]:
+    """Per arm: (mean, spread = max - min) of every figure over its draws."""
+    return {arm: {k: (round(statistics.fmean(d[k] for d in draws.values()), 4),
+                      round(max(d[k] for d in draws.values()) - min(d[k] for d in draws.values()), 4))
+                  for k in next(iter(draws.values()))}
+            for arm, draws in rows.items()}
+
+
+def markdown(rows: dict[str, dict[str, dict[str, float]]]) -> str:
+    keys = list(next(iter(next(iter(rows.values())).values())))
+    lines = ["| arm | draw | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+    for arm, draws in rows.items():
+        for draw, figures in draws.items():
+            lines.append(f"| {arm} | {draw} | " + " | ".join(f"{figures[k]:g}" for k in keys) + " |")
+    for arm, figures in summarize(rows).items():
+        lines.append(f"| **{arm}** | mean (spread) | " + " | ".join(f"{m:g} ({s:g})" for m, s in figures.values()) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs", nargs="+", metavar="ARM:DRAW=FILE")
+    ap.add_argument("--model", default="voyager", help="the model's name in the results files (default: voyager)")
+    ap.add_argument("--out", help="also write the rows and the per-arm summary as JSON")
+    a = ap.parse_args(argv)
+    rows: dict[str, dict[str, dict[str, float]]] = {}
+    for spec in a.runs:
+        label, _, path = spec.partition("=")
+        arm, _, draw = label.partition(":")
+        if not path or not draw:
+            ap.error(f"{spec!r}: expected ARM:DRAW=FILE")
+        try:
+            res = json.loads(Path(path).read_text())["models"][a.model]
+        except (OSError, ValueError, KeyError) as e:
+            raise SystemExit(f"recipe_arms: {path}: no results for {a.model!r} ({e})") from None
+        rows.setdefault(arm, {})[draw] = row(res)
+    print(markdown(rows))
+    if a.out:
+        Path(a.out).write_text(json.dumps({"draws": rows, "arms": summarize(rows)}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
