@@ -13,11 +13,16 @@ from ...audio.signal import SR
 from ..recipe import Mixing
 
 PITCH_FLOOR_HZ, PITCH_CEILING_HZ = 75.0, 600.0  # Praat's pitch analysis range for the source voice
+# Longer clips (real recordings of minutes) pass unchanged: Praat took over 18 minutes on one of them, and they are
+# real voices already. Phrases, near misses and TTS sentences are all shorter.
+MAX_SECONDS = 6.0
 
 
 def convert(clip: np.ndarray, rng: np.random.Generator, cfg: Mixing) -> np.ndarray:
     """The clip in a voice drawn from the recipe's ranges; the clip itself where Praat cannot analyse it (shorter
-    than its pitch analysis window)."""
+    than its pitch analysis window) or where it is longer than MAX_SECONDS."""
+    if len(clip) > MAX_SECONDS * SR:
+        return clip
     import parselmouth
     from parselmouth.praat import call
 
