@@ -5,8 +5,9 @@
 Each engine runs as its own process fed raw 16 kHz s16 audio on stdin, as `arecord | wakeword run --input -`,
 each from a venv holding only what a user installs (benchmarks/peers/venvs.py; the development .venv carries the
 editable-install hook and the training extras, ~2 MB more at start-up):
-- ours: `wakeword run --input -` with one bundled model and with two, with the TFLite interpreter and with the
-  numpy step runner (WAKEWORD_INTERPRETER=numpy, the portable fallback);
+- ours: `wakeword run --input -` with one bundled model and with two, with the default interpreter (litert_c:
+  libLiteRt.so's C API through ctypes), with ai_edge_litert's pybind interpreter (WAKEWORD_INTERPRETER=ai_edge_litert)
+  and with the numpy step runner (WAKEWORD_INTERPRETER=numpy, the portable fallback);
 - pymicro-wakeword 2.5.0's alexa through benchmarks/peers/pymicro_stdin.py (its venv, benchmarks/peers/venvs.py).
 Start-up: from spawning the process, with the first 100 ms of audio already in its pipe, to its "receiving audio"
 line (the first chunk has gone through the model). Peak RSS: VmHWM after `--seconds` of audio has been written
@@ -83,6 +84,8 @@ def main() -> None:
     engines = {
         "wakeword, 1 model (hey_ssafy)": (run + ["--model", "hey_ssafy"], base),
         "wakeword, 2 models (hey_ssafy, alexa)": (run + ["--model", "hey_ssafy", "--model", "alexa"], base),
+        "wakeword, 1 model, pybind interpreter": (run + ["--model", "hey_ssafy"],
+                                                  {**base, "WAKEWORD_INTERPRETER": "ai_edge_litert"}),
         "wakeword, 1 model, numpy step runner": (run + ["--model", "hey_ssafy"], {**base, "WAKEWORD_INTERPRETER": "numpy"}),
         "pymicro-wakeword 2.5.0 (alexa)": ([str(venvs.pymicro()), str(HERE / "peers" / "pymicro_stdin.py")], base),
     }

@@ -42,7 +42,7 @@ def test_bundled_models_are_builtin_only_and_load():
         assert flex_ops(data) == set()
         assert all(custom is None for _, custom in operator_codes(data))
         m = StepModel(ModelCard.load(name))
-        assert m.backend == "ai_edge_litert"
+        assert m.backend == "litert_c"
         assert 0.0 <= m.step(np.zeros((15, 101), np.float32)) <= 1.0
 
 
@@ -71,7 +71,7 @@ def test_info_json_reports_interpreter_tensors_card():
     r = cli("info", "hey_ssafy", "--json")
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
-    assert info["interpreter"] == "ai_edge_litert" and info["flex_ops"] == []
+    assert info["interpreter"] == "litert_c" and info["flex_ops"] == []
     assert sorted(i["shape"] for i in info["inputs"]) == [[1, 15, 101], [1, 128], [1, 128]]
     assert "threshold" in info["detector"]
 

@@ -1,10 +1,13 @@
 """Pick the TFLite interpreter that works on this platform, and load models with it.
 
-Order (DESIGN.md): `ai_edge_litert` (x86_64/aarch64, numpy 1 or 2) → `tflite_runtime` → `tensorflow.lite` →
-`numpy`, our own interpreter for the step models' few ops (numpy_interpreter.py): the portable fallback where no
-TFLite package installs, as on 32-bit Raspberry Pi OS (armv7l), and slower than a real interpreter.
-`WAKEWORD_INTERPRETER=<name>` forces one. A model that needs Flex ops runs only with a Flex delegate library the
-user names; no pip wheel ships one (notes/platform.md), so without it we refuse early and say why.
+Order (DESIGN.md): `litert_c`, ai_edge_litert's runtime through its C API (litert_c.py: the same kernels without
+the package's pybind wrapper, ~6 MB less resident memory) → `ai_edge_litert` (x86_64/aarch64, numpy 1 or 2) →
+`tflite_runtime` → `tensorflow.lite` → `numpy`, our own interpreter for the step models' few ops
+(numpy_interpreter.py): the portable fallback where no TFLite package installs, as on 32-bit Raspberry Pi OS
+(armv7l), and slower than a real interpreter. `litert_c` takes no delegates, so a Flex model skips it, and a model it
+fails to load goes to the next candidate. `WAKEWORD_INTERPRETER=<name>` forces one (and only that one). A model that
+needs Flex ops runs only with a Flex delegate library the user names; no pip wheel ships one (notes/platform.md), so
+without it we refuse early and say why.
 """
 from __future__ import annotations
 
@@ -21,12 +24,15 @@ from ..errors import ModelError
 from .flatbuffer import FlatBufferError, flex_ops
 
 _CANDIDATES = [
+    ("litert_c", f"{__package__}.litert_c"),
     ("ai_edge_litert", "ai_edge_litert.interpreter"),
     ("tflite_runtime", "tflite_runtime.interpreter"),
     ("tensorflow.lite", "tensorflow.lite"),
     ("numpy", f"{__package__}.numpy_interpreter"),
 ]
-NOTES = {"numpy": "portable fallback: the model runs in numpy, slower than a TFLite interpreter"}  # for `wakeword info`
+NOTES = {"numpy": "portable fallback: the model runs in numpy, slower than a TFLite interpreter",  # for `wakeword info`
+         "litert_c": "ai_edge_litert's libLiteRt.so through its C API, without the pybind wrapper"}
+NO_DELEGATES = {"litert_c", "numpy"}
 
 FLEX_HELP = ("no pip package ships a Flex delegate: build libtensorflowlite_flex.so "
              "(bazel target //tensorflow/lite/delegates/flex:tensorflowlite_flex) and pass it with "
@@ -36,15 +42,15 @@ FLEX_HELP = ("no pip package ships a Flex delegate: build libtensorflowlite_flex
 
 @dataclass
 class Loaded:
-    interpreter: Any  # tflite_runtime, ai_edge_litert or tf.lite: the same API, no shared type
+    interpreter: Any  # litert_c, ai_edge_litert, tflite_runtime, tf.lite or numpy: the same API, no shared type
     backend: str  # which package provided the interpreter
     flex_ops: set[str]
 
 
-def _module(preferred: str | None = None):
+def _module(preferred: str | None = None, skip: frozenset[str] = frozenset()):
     errors = []
     for name, mod in _CANDIDATES:
-        if preferred and name != preferred:
+        if (preferred and name != preferred) or name in skip:
             continue
         try:
             m = importlib.import_module(mod)
@@ -119,20 +125,28 @@ def load_interpreter(model_path: str | None = None, model_content: bytes | None 
         flex = flex_ops(model_content)
     except (FlatBufferError, Exception) as e:  # any parse failure means a corrupted file
         raise ModelError(f"{label}: corrupted or not a TFLite model ({e})") from None
-    name, mod = _module(os.environ.get("WAKEWORD_INTERPRETER"))
+    preferred = os.environ.get("WAKEWORD_INTERPRETER")
+    skip: frozenset[str] = frozenset({"litert_c"} if flex and not preferred else ())
+    name, mod = _module(preferred, skip)
     delegates = []
     if flex:
-        if name == "numpy":
-            raise ModelError(f"{label}: needs Flex ops {', '.join(sorted(flex))}, which the numpy fallback cannot run; "
+        if name in NO_DELEGATES:
+            what = "the numpy fallback" if name == "numpy" else f"{name} (it takes no delegates)"
+            raise ModelError(f"{label}: needs Flex ops {', '.join(sorted(flex))}, which {what} cannot run; "
                              "install a TFLite interpreter with a Flex delegate, or re-export the model with builtin ops only")
         if not flex_delegate:
             raise ModelError(f"{label}: needs Flex ops {', '.join(sorted(flex))} that {name} cannot run; {FLEX_HELP}")
         delegates = [_load_delegate(mod, flex_delegate)]
-    try:
-        with _quiet_native_stderr():  # the C++ runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate" here
-            interp = mod.Interpreter(model_content=model_content, experimental_delegates=delegates or None,
-                                     num_threads=num_threads)
-            interp.allocate_tensors()
-    except (ValueError, RuntimeError, ModelError) as e:  # ModelError: the numpy interpreter's refusals
-        raise ModelError(f"{label}: {name} cannot load the model ({str(e).strip().splitlines()[0]})") from None
-    return Loaded(interp, name, flex)
+    while True:
+        try:
+            with _quiet_native_stderr():  # the C++ runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate" here
+                interp = mod.Interpreter(model_content=model_content, experimental_delegates=delegates or None,
+                                         num_threads=num_threads)
+                interp.allocate_tensors()
+        except (ValueError, RuntimeError, ModelError) as e:  # ModelError: the numpy and litert_c interpreters' refusals
+            if name == "litert_c" and not preferred:  # the pybind interpreter may still load it: try the next one
+                skip |= {name}
+                name, mod = _module(None, skip)
+                continue
+            raise ModelError(f"{label}: {name} cannot load the model ({str(e).strip().splitlines()[0]})") from None
+        return Loaded(interp, name, flex)
