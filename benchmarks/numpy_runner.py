@@ -1,4 +1,5 @@
-"""CPU seconds per hour of audio: the numpy interpreter (the portable fallback) against ai_edge_litert, in one run.
+"""CPU seconds per hour of audio of each interpreter backend, in one run: ai_edge_litert's pybind interpreter, its
+libLiteRt.so through the C API (litert_c, the default) and the numpy interpreter (the portable fallback).
 
     .venv/bin/python benchmarks/numpy_runner.py [--model hey_ssafy] [--minutes 5] [--repeats 5] [--data ../shared/data]
 
@@ -33,7 +34,8 @@ from cpu_per_hour import cpu_model_name  # benchmarks/
 from peers.usage import cpu as cpu_seconds  # benchmarks/peers/usage.py
 
 HERE = Path(__file__).resolve().parent
-BACKENDS = ("ai_edge_litert", "numpy")
+BACKENDS = ("ai_edge_litert", "litert_c", "numpy")
+REFERENCE = "ai_edge_litert"
 
 
 def real_audio(data: Path, minutes: float) -> np.ndarray:
@@ -100,7 +102,7 @@ def main() -> None:
         results[kind] = {b: {"cpu_seconds_per_hour": round(med[b] * 3600 / seconds, 2),
                              "us_per_step": round(1e6 * med[b] / n_steps, 1),
                              "runs_cpu_s": [round(x, 3) for x in by_backend[b]]} for b in BACKENDS}
-        results[kind]["numpy_over_ai_edge_litert"] = round(med["numpy"] / med["ai_edge_litert"], 2)
+        results[kind].update({f"{b}_over_{REFERENCE}": round(med[b] / med[REFERENCE], 2) for b in BACKENDS if b != REFERENCE})
     out = {"machine": {"cpu": cpu_model_name(), "cores": os.cpu_count(), "python": platform.python_version(),
                        "numpy": np.__version__, "date": time.strftime("%Y-%m-%d")},
            "model": a.model, "float32_twin": str(twin.relative_to(bundled_dir().parent)),
@@ -108,11 +110,12 @@ def main() -> None:
            "repeats": a.repeats, "results": results}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1) + "\n")
-    print("| measured | ai_edge_litert CPU s/h | numpy CPU s/h | numpy / ai_edge_litert |\n|---|---|---|---|")
+    others = [b for b in BACKENDS if b != REFERENCE]
+    print("| measured | " + " | ".join(f"{b} CPU s/h" for b in BACKENDS) + " | "
+          + " | ".join(f"{b} / {REFERENCE}" for b in others) + " |\n|---|" + "---|" * (len(BACKENDS) + len(others)))
     for kind, r in results.items():
-        print(f"| {kind} | {r['ai_edge_litert']['cpu_seconds_per_hour']} ({r['ai_edge_litert']['us_per_step']} µs/step) "
-              f"| {r['numpy']['cpu_seconds_per_hour']} ({r['numpy']['us_per_step']} µs/step) "
-              f"| {r['numpy_over_ai_edge_litert']} |")
+        print(f"| {kind} | " + " | ".join(f"{r[b]['cpu_seconds_per_hour']} ({r[b]['us_per_step']} µs/step)" for b in BACKENDS)
+              + " | " + " | ".join(str(r[f"{b}_over_{REFERENCE}"]) for b in others) + " |")
 
 
 if __name__ == "__main__":

@@ -111,10 +111,11 @@ def convert(w: StepWeights, quantize: bool = False) -> bytes:
 
 
 def signature_tensors(model_bytes: bytes) -> dict[str, str]:
-    """Map the step signature's input/output names to the TFLite tensor names the runtime uses."""
-    from ..model.interpreter import load_interpreter
+    """Map the step signature's input/output names to the TFLite tensor names the runtime uses. Read with
+    TensorFlow's own interpreter (the training extra has it): only it lists a signature's tensor indices."""
+    import tensorflow as tf
 
-    interp = load_interpreter(model_content=model_bytes).interpreter
+    interp = tf.lite.Interpreter(model_content=model_bytes)
     sig = interp._get_full_signature_list()
     sig = sig[next(iter(sig))]
     names = {d["index"]: d["name"] for d in interp.get_input_details() + interp.get_output_details()}
