@@ -178,6 +178,22 @@ def test_voice_conversion_sets_the_drawn_pitch_and_duration_and_keeps_unvoiced_c
         assert convert(short, rng, Mixing(voice_conversion=1.0)) is short  # 25 ms: Praat cannot analyse it
 
 
+def test_voice_conversion_that_does_not_finish_passes_the_clip_unchanged(monkeypatch):
+    """Praat's worker is replaced when a conversion overruns (Praat hung on a few clips in ten thousand)."""
+    from wakeword.train.data import voice_conversion as vc
+    from wakeword.train.recipe import Mixing
+
+    clip = np.sin(np.arange(16000) * 2 * np.pi * 150 / 16000).astype(np.float32) * 0.3
+    rng, cfg = np.random.default_rng(0), Mixing(voice_conversion=1.0)
+    assert vc.convert(clip, rng, cfg) is not clip  # a working worker
+    worker, before = vc._worker, vc.timeouts
+    monkeypatch.setattr(vc, "TIMEOUT_S", 0.0)
+    assert vc.convert(clip, rng, cfg) is clip and vc.timeouts == before + 1
+    assert not worker.proc.is_alive() and vc._worker is None
+    monkeypatch.setattr(vc, "TIMEOUT_S", 10.0)
+    assert vc.convert(clip, rng, cfg) is not clip and vc._worker is not worker  # a new one
+
+
 def test_evaluation_deals_its_negative_clips_every_one_once_before_any_twice():
     from itertools import islice
 
