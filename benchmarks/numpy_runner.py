@@ -8,8 +8,9 @@ to --minutes. Figures per backend, start-up excluded: `engine`, the `wakeword de
 audio: front end, steps, detector), `steps`, the step model alone (StepModel.process_frames over the front end's
 frames, computed once), and the same steps of the model's float32 twin (models/reports/<name>/<name>_float32.yaml),
 which tells the cost of float32 weights from that of Python. The backends alternate within each round (these
-machines are shared and noisy: only same-run ratios mean much); medians over --repeats rounds after a warm-up;
-process CPU (user+sys, all threads).
+machines are shared and noisy: only same-run ratios mean much), each in a fresh process of its own (with the pybind
+interpreter and libLiteRt.so in one process, the pybind engine path cost 3x its own); medians over --repeats
+rounds, each run after a warm-up; process CPU (user+sys, all threads).
 Writes benchmarks/results/numpy_runner.json.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,6 +63,32 @@ def engine_for(model: str, backend: str) -> Engine:
     return engine
 
 
+def one_round(model: str, backend: str, minutes: float, data: str) -> dict[str, float]:
+    """In this process (one backend only: two TFLite runtimes in one process slow each other down), after a warm-up:
+    CPU seconds of each kind of run, and the number of steps."""
+    audio = real_audio(Path(data), minutes)
+    engine = engine_for(model, backend)
+    twin = engine_for(str(bundled_dir() / "reports" / model / f"{model}_float32.yaml"), backend)
+    frames = StreamingSpectrogram(engine.frontend_config).process(audio)
+
+    def run_engine(e: Engine) -> None:
+        list(e.detect(audio))
+
+    def run_steps(e: Engine) -> None:
+        e.models[0].reset()
+        e.models[0].process_frames(frames)
+
+    out = {}
+    for kind, which, run in (("engine", engine, run_engine), ("steps", engine, run_steps),
+                             ("steps, float32 twin", twin, run_steps)):
+        run(which)  # warm-up
+        c0 = cpu_seconds()
+        run(which)
+        out[kind] = cpu_seconds() - c0
+    out["steps_count"] = engine.models[0].card.geometry.num_steps(len(frames))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="hey_ssafy")
@@ -68,34 +96,23 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--data", default="../shared/data", help="the real-speech folder (default: ../shared/data)")
     ap.add_argument("--out", default=str(HERE / "results" / "numpy_runner.json"))
+    ap.add_argument("--one-round", metavar="BACKEND", help=argparse.SUPPRESS)  # the worker: prints one_round's JSON
     a = ap.parse_args()
-    audio = real_audio(Path(a.data), a.minutes)
-    seconds = len(audio) / 16000
-    engines = {b: engine_for(a.model, b) for b in BACKENDS}
+    if a.one_round:
+        print(json.dumps(one_round(a.model, a.one_round, a.minutes, a.data)))
+        return
+    seconds = a.minutes * 60
     twin = bundled_dir() / "reports" / a.model / f"{a.model}_float32.yaml"
-    twins = {b: engine_for(str(twin), b) for b in BACKENDS}
-    frames = StreamingSpectrogram(engines["numpy"].frontend_config).process(audio)
-
-    def run_engine(engine: Engine) -> None:
-        list(engine.detect(audio))
-
-    def run_steps(engine: Engine) -> None:
-        model = engine.models[0]
-        model.reset()
-        model.process_frames(frames)
-
-    kinds = {"engine": (engines, run_engine), "steps": (engines, run_steps), "steps, float32 twin": (twins, run_steps)}
+    kinds = ("engine", "steps", "steps, float32 twin")
     cpu: dict[str, dict[str, list[float]]] = {kind: {b: [] for b in BACKENDS} for kind in kinds}
-    for b in BACKENDS:  # warm-up
-        run_engine(engines[b])
-        run_steps(twins[b])
-    for _ in range(a.repeats):
-        for kind, (which, run) in kinds.items():
-            for b in BACKENDS:
-                c0 = cpu_seconds()
-                run(which[b])
-                cpu[kind][b].append(cpu_seconds() - c0)
-    n_steps = engines["numpy"].models[0].card.geometry.num_steps(len(frames))
+    for _ in range(a.repeats):  # the backends alternate, each round in fresh processes
+        for b in BACKENDS:
+            res = json.loads(subprocess.run([sys.executable, __file__, "--one-round", b, "--model", a.model, "--minutes",
+                                             str(a.minutes), "--data", a.data], check=True, capture_output=True,
+                                            text=True).stdout)
+            for kind in kinds:
+                cpu[kind][b].append(res[kind])
+    n_steps = res["steps_count"]
     results: dict[str, dict] = {}
     for kind, by_backend in cpu.items():
         med = {b: statistics.median(v) for b, v in by_backend.items()}
