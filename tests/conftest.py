@@ -34,6 +34,13 @@ def negative(tmp_path_factory) -> tuple[Path, np.ndarray]:
     return write(tmp_path_factory.mktemp("neg") / "negative.wav", audio), audio
 
 
+@pytest.fixture(scope="session")
+def alexa_phrase(tmp_path_factory) -> tuple[Path, np.ndarray]:
+    """'Alexa.' in noise at 15 dB SNR: (wav path, audio)."""
+    audio, _ = in_noise(tts("Alexa."), 15.0, seed=3)
+    return write(tmp_path_factory.mktemp("alexa") / "alexa_15db.wav", audio), audio
+
+
 # Speakers of the tiny real-speech folder, chosen so that the dev ones fall on both sides of the dev cut
 # (wakeword.train.data.real_speech.part_of: ann lee and 0a1b2c3d are tuning speakers, the other dev ones training).
 REAL_SPEAKERS = {"wuw:ann lee": ("dev", "00000"), "wuw:cat kim": ("dev", "00002"), "wuw:bob ray": ("test", "00001"),

@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,33 +16,13 @@ from wakeword.model import litert_c
 from wakeword.model.card import ModelCard, bundled_dir
 from wakeword.model.interpreter import load_interpreter
 from wakeword.model.runner import StepModel
-from wakeword.testing import in_noise, tts, write
 
-REPO = Path(__file__).resolve().parent.parent
-MODELS = {"hey_ssafy": "hey_ssafy", "alexa": "alexa",
-          "hey_ssafy_float32": str(bundled_dir() / "reports" / "hey_ssafy" / "hey_ssafy_float32.yaml")}
+from backends import MODELS, REPO, cli, step_model  # tests/backends.py
+
 FLEX_CARD = REPO / "tests" / "fixtures" / "flex_gru.yaml"
 # Same kernels (XNNPACK, one thread) on the same inputs: measured bit-identical on every clip; the bound only allows
 # for a future wheel picking another kernel variant.
 TOLERANCE = 1e-6
-
-
-def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "wakeword", *args], capture_output=True, text=True, cwd=REPO,
-                          env={**os.environ, **(env or {})})
-
-
-@pytest.fixture(scope="module")
-def alexa_phrase(tmp_path_factory):
-    audio, _ = in_noise(tts("Alexa."), 15.0, seed=3)
-    return write(tmp_path_factory.mktemp("alexa") / "alexa_15db.wav", audio), audio
-
-
-def step_model(ref: str, backend: str, monkeypatch) -> StepModel:
-    monkeypatch.setenv("WAKEWORD_INTERPRETER", backend)
-    m = StepModel(ModelCard.load(ref))
-    assert m.backend == backend
-    return m
 
 
 @pytest.mark.parametrize("model", MODELS)

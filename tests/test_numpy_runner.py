@@ -5,7 +5,6 @@ import os
 import struct
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,35 +18,14 @@ from wakeword.features import StreamingSpectrogram
 from wakeword.model.card import ModelCard, bundled_dir
 from wakeword.model.flatbuffer import BUILTIN_NAMES, Graph, Table, Tensor, read_graph
 from wakeword.model.numpy_interpreter import DTYPES, _Builder, compile_graph
-from wakeword.model.runner import StepModel
-from wakeword.testing import in_noise, tts, write
 
-REPO = Path(__file__).resolve().parent.parent
-MODELS = {"hey_ssafy": "hey_ssafy", "alexa": "alexa",
-          "hey_ssafy_float32": str(bundled_dir() / "reports" / "hey_ssafy" / "hey_ssafy_float32.yaml")}
+from backends import MODELS, REPO, cli, step_model  # tests/backends.py
+
 # Largest |p_numpy - p_litert| per step, measured on these clips (max over the phrase, "Alexa" and negative clips):
 # int8 2.4e-3 (alexa on "Alexa."; 6e-4 for hey_ssafy on its phrase), float32 5.4e-7. The int8 gap is the hybrid
 # kernels' on-the-fly int8 rounding of activations, which the numpy interpreter (float32 throughout) does not do;
 # for scale, the int8 model against its float32 twin, both in ai_edge_litert: 1.5e-2.
 TOLERANCE = {"hey_ssafy": 5e-3, "alexa": 5e-3, "hey_ssafy_float32": 2e-6}
-
-
-def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "wakeword", *args], capture_output=True, text=True, cwd=REPO,
-                          env={**os.environ, **(env or {})})
-
-
-@pytest.fixture(scope="module")
-def alexa_phrase(tmp_path_factory):
-    audio, _ = in_noise(tts("Alexa."), 15.0, seed=3)
-    return write(tmp_path_factory.mktemp("alexa") / "alexa_15db.wav", audio), audio
-
-
-def step_model(ref: str, backend: str, monkeypatch) -> StepModel:
-    monkeypatch.setenv("WAKEWORD_INTERPRETER", backend)
-    m = StepModel(ModelCard.load(ref))
-    assert m.backend == backend
-    return m
 
 
 def test_graph_reader_agrees_with_litert():

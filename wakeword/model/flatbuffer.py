@@ -209,3 +209,13 @@ def read_graph(buf: bytes) -> Graph:
             raise FlatBufferError(f"operator code {index} outside the model's {len(codes)} codes")
         operators.append(Operator(*codes[index], op.scalars(1, "i"), op.scalars(2, "i"), op.table(4)))
     return Graph(tensors, sg.scalars(1, "i"), sg.scalars(2, "i"), operators)
+
+
+def model_bytes(model_path: str | None, model_content: bytes | None) -> bytes:
+    """The model as the Interpreter constructors take it: its bytes, or the file at `model_path`."""
+    if model_content is None:
+        if model_path is None:
+            raise ValueError("Interpreter needs model_path or model_content")
+        with open(model_path, "rb") as f:
+            model_content = f.read()
+    return model_content

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
+from .flatbuffer import model_bytes
 
 LIBRARY = "libLiteRt.so"
 SUPPORTED = ((2, 3), (3, 0))  # ai-edge-litert versions [from, to) whose C ABI matches the declarations below
@@ -155,11 +156,7 @@ class Interpreter:
                  experimental_delegates: list | None = None, num_threads: int | None = None) -> None:
         self._compiled = self._model = self._options = None
         self._buffers: list[_P] = []
-        if model_content is None:
-            if model_path is None:
-                raise ValueError("Interpreter needs model_path or model_content")
-            with open(model_path, "rb") as f:
-                model_content = f.read()
+        model_content = model_bytes(model_path, model_content)
         if experimental_delegates:
             raise ModelError("the LiteRT C API backend takes no delegates")
         self._content = bytes(model_content)  # LiteRT reads it in place: it must outlive the model

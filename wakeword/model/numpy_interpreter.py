@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
-from .flatbuffer import BUILTIN_NAMES, FlatBufferError, Graph, Operator, Tensor, read_graph
+from .flatbuffer import BUILTIN_NAMES, FlatBufferError, Graph, Operator, Tensor, model_bytes, read_graph
 
 DTYPES: dict[int, Any] = {0: np.float32, 2: np.int32, 3: np.uint8, 4: np.int64, 7: np.int16, 9: np.int8, 10: np.float64}
 Step = Callable[[], object]
@@ -192,11 +192,7 @@ class Interpreter:
 
     def __init__(self, model_path: str | None = None, model_content: bytes | None = None,
                  experimental_delegates: list | None = None, num_threads: int | None = None) -> None:
-        if model_content is None:
-            if model_path is None:
-                raise ValueError("Interpreter needs model_path or model_content")
-            with open(model_path, "rb") as f:
-                model_content = f.read()
+        model_content = model_bytes(model_path, model_content)
         if experimental_delegates:
             raise ModelError("the numpy interpreter takes no delegates")
         try:
