@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .flatbuffer import model_bytes
+from .numpy_interpreter import copy_input
 
 LIBRARY = "libLiteRt.so"
 SUPPORTED = ((2, 3), (3, 0))  # ai-edge-litert versions [from, to) whose C ABI matches the declarations below
@@ -225,16 +226,7 @@ class Interpreter:
         return [dict(d) for d in self._details["outputs"]]
 
     def set_tensor(self, tensor_index: int, value: np.ndarray) -> None:
-        """Copy `value` into an input tensor; like TFLite, the shape and dtype must match exactly (ValueError)."""
-        a = self._input_arrays.get(tensor_index)
-        if a is None:
-            raise ValueError(f"tensor {tensor_index} is not an input of the model")
-        if type(value) is not np.ndarray:
-            value = np.asarray(value)
-        if value.shape != a.shape or value.dtype != a.dtype:
-            raise ValueError(f"cannot set tensor {tensor_index}: got {value.dtype} {list(value.shape)}, "
-                             f"expected {a.dtype} {list(a.shape)}")
-        np.copyto(a, value)
+        copy_input(self._input_arrays.get(tensor_index), tensor_index, value)
 
     def invoke(self) -> None:
         status = _lib.LiteRtRunCompiledModel(*self._run_args)

@@ -187,6 +187,19 @@ def compile_graph(graph: Graph) -> tuple[list[Step], dict[int, np.ndarray]]:
     return plan, b.arrays
 
 
+def copy_input(a: np.ndarray | None, tensor_index: int, value: np.ndarray) -> None:
+    """set_tensor: copy `value` into input array `a` (None: the tensor is not an input); like TFLite, the shape and
+    dtype must match exactly (ValueError)."""
+    if a is None:
+        raise ValueError(f"tensor {tensor_index} is not an input of the model")
+    if type(value) is not np.ndarray:
+        value = np.asarray(value)
+    if value.shape != a.shape or value.dtype != a.dtype:
+        raise ValueError(f"cannot set tensor {tensor_index}: got {value.dtype} {list(value.shape)}, "
+                         f"expected {a.dtype} {list(a.shape)}")
+    np.copyto(a, value)
+
+
 class Interpreter:
     """The part of TFLite's `Interpreter` the runtime uses; tensors are allocated at load (the shapes are static)."""
 
@@ -221,15 +234,7 @@ class Interpreter:
         return self._details(self._graph.outputs)
 
     def set_tensor(self, tensor_index: int, value: np.ndarray) -> None:
-        """Copy `value` into an input tensor; like TFLite, the shape and dtype must match exactly (ValueError)."""
-        if tensor_index not in self._graph.inputs:
-            raise ValueError(f"tensor {tensor_index} is not an input of the model")
-        a = self._arrays[tensor_index]
-        value = np.asarray(value)
-        if value.shape != a.shape or value.dtype != a.dtype:
-            raise ValueError(f"cannot set tensor {tensor_index}: got {value.dtype} {list(value.shape)}, "
-                             f"expected {a.dtype} {list(a.shape)}")
-        np.copyto(a, value)
+        copy_input(self._arrays[tensor_index] if tensor_index in self._graph.inputs else None, tensor_index, value)
 
     def invoke(self) -> None:
         for step in self._plan:
