@@ -156,44 +156,6 @@ def test_frequency_warp_moves_formants_and_keeps_the_shape():
     assert np.all(y[1, 1:] == y[1, :1])  # every frame warped alike
 
 
-def test_voice_conversion_sets_the_drawn_pitch_and_duration_and_keeps_unvoiced_clips():
-    """Change gender gives the clip the pitch median and duration drawn from the recipe's ranges; a clip too short
-    for Praat's analysis comes back as it was rather than as an error."""
-    from wakeword.audio.signal import SR
-    from wakeword.train.data.voice_conversion import convert
-    from wakeword.train.data.voices import Prosody, Voice, synthesize
-    from wakeword.train.recipe import Mixing
-
-    from scipy.signal import resample_poly
-
-    clip, sr = synthesize(Voice("espeak", "en-us"), "Hey Saffy, how are you", Prosody(rate=1.0, pitch=1.0))
-    clip = resample_poly(clip, SR, sr).astype(np.float32)
-    rng = np.random.default_rng(0)
-    for hz in (100.0, 250.0):
-        cfg = Mixing(voice_conversion=1.0, vc_pitch_hz=(hz, hz), vc_pitch_range=(1.0, 1.0), vc_duration=(1.2, 1.2))
-        out = convert(clip, rng, cfg)
-        assert out.dtype == np.float32 and abs(len(out) / len(clip) - 1.2) < 0.02
-        assert abs(_pitch(out, SR) / hz - 1) < 0.15, (hz, _pitch(out, SR))
-    for short in (np.zeros(400, np.float32), np.random.default_rng(1).normal(0, 0.1, 400).astype(np.float32)):
-        assert convert(short, rng, Mixing(voice_conversion=1.0)) is short  # 25 ms: Praat cannot analyse it
-
-
-def test_voice_conversion_that_does_not_finish_passes_the_clip_unchanged(monkeypatch):
-    """Praat's worker is replaced when a conversion overruns (Praat hung on a few clips in ten thousand)."""
-    from wakeword.train.data import voice_conversion as vc
-    from wakeword.train.recipe import Mixing
-
-    clip = np.sin(np.arange(16000) * 2 * np.pi * 150 / 16000).astype(np.float32) * 0.3
-    rng, cfg = np.random.default_rng(0), Mixing(voice_conversion=1.0)
-    assert vc.convert(clip, rng, cfg) is not clip  # a working worker
-    worker, before = vc._worker, vc.timeouts
-    monkeypatch.setattr(vc, "TIMEOUT_S", 0.0)
-    assert vc.convert(clip, rng, cfg) is clip and vc.timeouts == before + 1
-    assert not worker.proc.is_alive() and vc._worker is None
-    monkeypatch.setattr(vc, "TIMEOUT_S", 10.0)
-    assert vc.convert(clip, rng, cfg) is not clip and vc._worker is not worker  # a new one
-
-
 def test_evaluation_deals_its_negative_clips_every_one_once_before_any_twice():
     from itertools import islice
 
@@ -208,15 +170,13 @@ def test_evaluation_deals_its_negative_clips_every_one_once_before_any_twice():
 
 def test_new_options_at_their_default_keep_cached_stages_valid():
     from wakeword.train.cache import stage_key
-    from wakeword.train.recipe import Mixing, Training
+    from wakeword.train.recipe import Training
 
     plain = stage_key("train", Training())
     later = {"freq_warp": 0.1, "run": 1}  # options added later
     assert stage_key("train", Training(**{k: getattr(Training(), k) for k in later})) == plain  # at their default
     for k, v in later.items():
         assert stage_key("train", Training(**{k: v})) != plain, k
-    assert stage_key("mix", Mixing(vc_formant=(0.8, 1.25))) == stage_key("mix", Mixing())
-    assert stage_key("mix", Mixing(voice_conversion=0.5)) != stage_key("mix", Mixing())
     assert stage_key("train", Training(epochs=Training().epochs + 1)) != plain  # ordinary fields always count
 
 

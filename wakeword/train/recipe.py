@@ -75,13 +75,6 @@ class Mixing:
     background_speech_gain: tuple[float, float] = _later((0.3, 1.0), 0, 1)  # of each babble or real-speech clip
     # share of windows (positive and negative alike) passed through a telephone channel (data/real_speech.telephone)
     telephone: float = _later(0.0, 0, 1)
-    # share of speech clips (positives and negatives alike, so its artefacts are no cue) given another speaker's
-    # voice by Praat's "Change gender" (data/voice_conversion.py): formant ratio, pitch median and range, duration
-    voice_conversion: float = _later(0.0, 0, 1)
-    vc_formant: tuple[float, float] = _later((0.8, 1.25), 0.5, 2)
-    vc_pitch_hz: tuple[float, float] = _later((80.0, 320.0), 50, 600)
-    vc_pitch_range: tuple[float, float] = _later((0.5, 1.6), 0, 4)
-    vc_duration: tuple[float, float] = _later((0.85, 1.15), 0.5, 2)
 
 
 @dataclass

@@ -17,7 +17,6 @@ from ...features import spectrogram
 from ...model.geometry import StepGeometry
 from ...audio.signal import SR, audible_rms, colored_noise, excerpt, rms
 from ..recipe import Mixing
-from . import voice_conversion
 from .real_speech import telephone
 
 
@@ -51,9 +50,7 @@ def channel(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray], c
 
 def augment_speech(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray], cfg: Mixing
                    ) -> tuple[np.ndarray, int]:
-    """Voice-converted, warped and channel-augmented clip, and the sample index where its dry speech ends."""
-    if cfg.voice_conversion and rng.random() < cfg.voice_conversion:
-        clip = voice_conversion.convert(clip, rng, cfg)
+    """Warped and channel-augmented clip, and the sample index where its dry speech ends."""
     clip = warp(clip, rng.uniform(*cfg.warp))
     return channel(clip, rng, irs, cfg), len(clip)
 
