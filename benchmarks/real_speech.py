@@ -116,14 +116,14 @@ def who_is_missed(clips: list[rs.Utterance], hit: list[bool], data_dir: str) -> 
 
 def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarray], seed: int,
                 peer: str | None = None, data_dir: str = "../shared/data",
-                speakers_of_phrase: list[rs.Utterance] | None = None) -> dict:
+                speakers_of_phrase: list[rs.Utterance] | None = None, rule: dict | None = None) -> dict:
     """False accepts on `utts` without the phrase; recall on the clips of the phrase in `speakers_of_phrase`
-    (default: `utts`)."""
+    (default: `utts`); at the card's detector settings, or at `rule` (another card's) where given."""
     engine = Engine([card])
     probs = lambda blocks: ev.probabilities(engine, blocks)[card.name]  # noqa: E731
     words = phrase_words(card)
     negatives = rs.negatives(utts, words)
-    base = DetectorConfig.from_card(card.detector)
+    base = DetectorConfig.from_card(rule or card.detector)
     streams = negative_streams(negatives, music, seed)
     negs = {c: probs(blocks) for c, blocks in streams.items()}
     hours = len(negs["clean"]) * card.geometry.step_seconds / 3600
@@ -228,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default="../shared/data", help="the real-speech folder (default: ../shared/data)")
     ap.add_argument("--part", default="test", choices=(*rs.PARTS, "dev"),
                     help="dev: false accepts on `tuning`, recall on `training` + `tuning` (see above)")
+    ap.add_argument("--detector-from", metavar="CARD", help="score every model at this card's detector settings "
+                    "(threshold, smoothing, patience...): draws of a recipe compared under one operating rule")
     ap.add_argument("--cache", default=".cache/train")
     ap.add_argument("--seed", type=int, default=20261203)
     ap.add_argument("--peer", choices=["pymicro"], help="also score pymicro-wakeword's model of the same name")
@@ -244,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in a.model or default_models():
         card = ModelCard.load(path)
         print(f"[{card.name}] scoring on {a.part} real speech ...", file=sys.stderr)
-        res = score_model(card, utts, music, a.seed, a.peer, a.data, said)
+        rule = ModelCard.load(a.detector_from).detector if a.detector_from else None
+        res = score_model(card, utts, music, a.seed, a.peer, a.data, said, rule)
         if card.name in recipes:
             res["channel_check"] = channel_check(card, recipes[card.name], a.cache, a.seed)
         results["models"][card.name] = res
