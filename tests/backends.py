@@ -18,6 +18,20 @@ def cli(*args, env=None):
                           env={**os.environ, **(env or {})})
 
 
+def engine_in_fresh_process(setup: str, wav: Path) -> list[str]:
+    """Run `setup` (Python that breaks a backend), then detect in `wav` with the default interpreter choice
+    (WAKEWORD_INTERPRETER unset): the backend chosen and the number of detections, as printed."""
+    code = setup + """
+from wakeword import Engine
+engine = Engine(["hey_ssafy"])
+print(engine.models[0].backend, len(list(engine.detect(sys.argv[1]))))
+"""
+    env = {k: v for k, v in os.environ.items() if k != "WAKEWORD_INTERPRETER"}
+    r = subprocess.run([sys.executable, "-c", code, str(wav)], capture_output=True, text=True, cwd=REPO, env=env)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
 def step_model(ref: str, backend: str, monkeypatch) -> StepModel:
     monkeypatch.setenv("WAKEWORD_INTERPRETER", backend)
     m = StepModel(ModelCard.load(ref))

@@ -17,7 +17,7 @@ from wakeword.model.card import ModelCard, bundled_dir
 from wakeword.model.interpreter import load_interpreter
 from wakeword.model.runner import StepModel
 
-from backends import MODELS, REPO, cli, step_model  # tests/backends.py
+from backends import MODELS, REPO, cli, engine_in_fresh_process, step_model  # tests/backends.py
 
 FLEX_CARD = REPO / "tests" / "fixtures" / "flex_gru.yaml"
 # Same kernels (XNNPACK, one thread) on the same inputs: measured bit-identical on every clip; the bound only allows
@@ -163,7 +163,7 @@ def test_an_unknown_abi_is_not_loaded(monkeypatch):
 
 
 def test_without_the_library_the_pybind_interpreter_is_chosen(phrase):
-    code = """
+    refuse_library = """
 import ctypes, sys
 real = ctypes.CDLL
 def refuse(name, *args, **kwargs):  # our loader fails (ai_edge_litert's own interpreter opens the library too)
@@ -171,14 +171,8 @@ def refuse(name, *args, **kwargs):  # our loader fails (ai_edge_litert's own int
         raise OSError(f"{name}: cannot open shared object file")
     return real(name, *args, **kwargs)
 ctypes.CDLL = refuse
-from wakeword import Engine
-engine = Engine(["hey_ssafy"])
-print(engine.models[0].backend, len(list(engine.detect(sys.argv[1]))))
 """
-    env = {k: v for k, v in os.environ.items() if k != "WAKEWORD_INTERPRETER"}
-    r = subprocess.run([sys.executable, "-c", code, str(phrase[0])], capture_output=True, text=True, cwd=REPO, env=env)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["ai_edge_litert", "1"]
+    assert engine_in_fresh_process(refuse_library, phrase[0]) == ["ai_edge_litert", "1"]
 
 
 def test_loads_neither_the_python_package_nor_its_pybind_wrapper():

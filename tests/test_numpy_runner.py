@@ -1,7 +1,6 @@
 """The numpy interpreter (the portable fallback): same graph as the .tflite, same probabilities and detections as
 ai_edge_litert within the stated tolerance, refusals in one line, and chosen when no TFLite package imports."""
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from wakeword.model.card import ModelCard, bundled_dir
 from wakeword.model.flatbuffer import BUILTIN_NAMES, Graph, Table, Tensor, read_graph
 from wakeword.model.numpy_interpreter import DTYPES, _Builder, compile_graph
 
-from backends import MODELS, REPO, cli, step_model  # tests/backends.py
+from backends import MODELS, REPO, cli, engine_in_fresh_process, step_model  # tests/backends.py
 
 # Largest |p_numpy - p_litert| per step, measured on these clips (max over the phrase, "Alexa" and negative clips):
 # int8 2.4e-3 (alexa on "Alexa."; 6e-4 for hey_ssafy on its phrase), float32 5.4e-7. The int8 gap is the hybrid
@@ -146,15 +145,7 @@ sys.meta_path.insert(0, Block())
 
 
 def test_numpy_is_the_fallback_when_no_tflite_package_imports(phrase):
-    code = BLOCK_TFLITE + """
-from wakeword import Engine
-engine = Engine(["hey_ssafy"])
-print(engine.models[0].backend, len(list(engine.detect(sys.argv[1]))))
-"""
-    env = {k: v for k, v in os.environ.items() if k != "WAKEWORD_INTERPRETER"}
-    r = subprocess.run([sys.executable, "-c", code, str(phrase[0])], capture_output=True, text=True, cwd=REPO, env=env)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["numpy", "1"]
+    assert engine_in_fresh_process(BLOCK_TFLITE, phrase[0]) == ["numpy", "1"]
 
 
 def test_the_numpy_interpreter_imports_only_numpy_and_the_standard_library():

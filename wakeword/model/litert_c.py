@@ -126,9 +126,13 @@ _env_lock = threading.Lock()
 _env: _P | None = None
 
 
+def _failure(status: int, what: str) -> str:
+    return f"LiteRT C API: {what} failed ({_STATUS.get(status, f'status {status}')})"
+
+
 def _check(status: int, what: str) -> None:
     if status != 0:
-        raise ModelError(f"LiteRT C API: {what} failed ({_STATUS.get(status, f'status {status}')})")
+        raise ModelError(_failure(status, what))
 
 
 def _environment() -> _P:
@@ -231,7 +235,7 @@ class Interpreter:
     def invoke(self) -> None:
         status = _lib.LiteRtRunCompiledModel(*self._run_args)
         if status != 0:
-            raise RuntimeError(f"LiteRT C API: running the model failed ({_STATUS.get(status, f'status {status}')})")
+            raise RuntimeError(_failure(status, "running the model"))
 
     def get_tensor(self, tensor_index: int) -> np.ndarray:
         """A copy, as TFLite returns: the arrays are reused by the next invoke."""

@@ -214,6 +214,7 @@ class Interpreter:
             raise ModelError(f"corrupted or not a TFLite model ({e})") from None
         self._graph = graph
         self._plan, self._arrays = compile_graph(graph)
+        self._inputs = {i: self._arrays[i] for i in graph.inputs}
 
     def allocate_tensors(self) -> None:
         """Nothing to do: compile_graph allocated every tensor at load."""
@@ -234,7 +235,7 @@ class Interpreter:
         return self._details(self._graph.outputs)
 
     def set_tensor(self, tensor_index: int, value: np.ndarray) -> None:
-        copy_input(self._arrays[tensor_index] if tensor_index in self._graph.inputs else None, tensor_index, value)
+        copy_input(self._inputs.get(tensor_index), tensor_index, value)
 
     def invoke(self) -> None:
         for step in self._plan:
