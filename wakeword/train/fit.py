@@ -3,7 +3,8 @@
 Features are stored as float16 to halve memory; a PyDataset casts one shuffled batch at a time from one or
 more feature sets (the mixed windows, plus mined hard negatives when fine-tuning). A slice of the first set
 is kept for a validation loss (a sanity check only: synthetic validation loss does not predict real-speech
-accuracy, notes/data.md).
+accuracy, notes/data.md). With `training.domain_adversarial` the model trains beside a synthetic-vs-real head
+(adversary.py) on each window's mixing.Domain (`d.npy`; sets without one, like mined windows, carry none).
 """
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
     keras.utils.set_random_seed(seed)
     xs = [np.load(d / "x.npy", mmap_mode="r") for d in feature_dirs]
     ys = [np.load(d / "y.npy") for d in feature_dirs]
+    if cfg.domain_adversarial and not (feature_dirs[0] / "d.npy").exists():
+        raise SystemExit(f"{feature_dirs[0]} was mixed before windows carried their domain (d.npy), which "
+                         "training.domain_adversarial needs: delete that folder and run the recipe again")
+    ds = [np.load(d / "d.npy").astype(np.float32) if (d / "d.npy").exists() else np.full(len(x), -1, np.float32)
+          for d, x in zip(feature_dirs, xs)]
     owner = np.concatenate([np.full(len(x), k) for k, x in enumerate(xs)])
     local = np.concatenate([np.arange(len(x)) for x in xs])
     n0 = len(xs[0])
@@ -72,6 +78,8 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
             yb = np.stack([ys[owner[j]][local[j]] for j in sel])[..., None]
             if self.shuffle and cfg.freq_warp:
                 xb = warp_frequencies(xb, self.rng.uniform(1 - cfg.freq_warp, 1 + cfg.freq_warp, len(xb)))
+            if cfg.domain_adversarial:
+                return xb, (yb, np.array([ds[owner[j]][local[j]] for j in sel])[:, None])
             return xb, yb
 
         def on_epoch_end(self) -> None:
@@ -81,10 +89,17 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
     model = keras.models.load_model(initial, compile=False) if initial else build(cfg.dropout)
     steps = len(Batches(train_idx, False)) * cfg.epochs
     lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss=step_loss,
-                  metrics=[keras.metrics.AUC(name="auc"), keras.metrics.Recall(name="recall"),
-                           keras.metrics.Precision(name="precision")])
-    hist = model.fit(Batches(train_idx, True), validation_data=Batches(val_idx, False) if n_val else None,
-                     epochs=cfg.epochs, verbose=1 if sys.stdout.isatty() else 2)
-    model.save(out_dir / "model.keras")
+    metrics = [keras.metrics.AUC(name="auc"), keras.metrics.Recall(name="recall"),
+               keras.metrics.Precision(name="precision")]
+    trainer, loss, callbacks = model, [step_loss], []
+    if cfg.domain_adversarial:
+        from . import adversary
+
+        trainer, reversal = adversary.attach(model, cfg.domain_adversarial)
+        loss.append(adversary.domain_loss(adversary.balance(np.concatenate(ds)[train_idx])))
+        metrics, callbacks = [metrics, []], [adversary.StrengthRamp(reversal, cfg.epochs)]
+    trainer.compile(optimizer=keras.optimizers.Adam(lr), loss=loss if len(loss) > 1 else loss[0], metrics=metrics)
+    hist = trainer.fit(Batches(train_idx, True), validation_data=Batches(val_idx, False) if n_val else None,
+                       epochs=cfg.epochs, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+    model.save(out_dir / "model.keras")  # the seed model alone: the adversarial head exists only in training
     (out_dir / "history.json").write_text(json.dumps({k: [float(v) for v in vs] for k, vs in hist.history.items()}, indent=1))

@@ -85,6 +85,8 @@ class Training:
     dropout: float = _bounded(0.5, 0, 1)
     # each training window's frequency axis is scaled by a factor in 1 ± freq_warp (VTLP, fit.warp_frequencies)
     freq_warp: float = field(default=0.0, metadata={"key_at_default": False})
+    # strength of the synthetic-vs-real adversary's reversed gradient (adversary.py); 0: no adversary
+    domain_adversarial: float = _later(0.0, 0, 10)
     # which of several training runs on the same data: changes only the initial weights and the batch order
     run: int = field(default=0, metadata={"key_at_default": False})
 
