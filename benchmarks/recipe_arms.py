@@ -1,11 +1,14 @@
 """Recipe options side by side on real speakers: one row per training draw, from real_speech.py's results files.
 
     .venv/bin/python benchmarks/recipe_arms.py ARM:DRAW=results.json ... [--model voyager] [--out FILE.json]
+        [--arms-from recipe_arms.json ARM ...]
 
 Each file is `benchmarks/real_speech.py --part dev` (decisions) or `--part test` (reported figures) run on one
 draw's card. A row gives the card's false accepts and real-speaker misses, and the misses at fixed thresholds from
 the sweep, where draws of different arms compare at the same operating rule; the arm's mean and spread over its
 draws follow. An option is adopted only when its gain is larger than the spread between draws of one arm.
+`--arms-from` takes the draws of arms scored before (an earlier `--out` file, the same code and data for them),
+so a new option is set beside the baseline's draws without retraining them.
 """
 from __future__ import annotations
 
@@ -53,10 +56,19 @@ def markdown(rows: dict[str, dict[str, dict[str, float]]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("runs", nargs="+", metavar="ARM:DRAW=FILE")
+    ap.add_argument("--arms-from", nargs="+", metavar=("FILE", "ARM"),
+                    help="an earlier --out file, then the arms to take from it (default: all)")
     ap.add_argument("--model", default="voyager", help="the model's name in the results files (default: voyager)")
     ap.add_argument("--out", help="also write the rows and the per-arm summary as JSON")
     a = ap.parse_args(argv)
     rows: dict[str, dict[str, dict[str, float]]] = {}
+    if a.arms_from:
+        path, *arms = a.arms_from
+        try:
+            earlier = json.loads(Path(path).read_text())["draws"]
+            rows.update({arm: earlier[arm] for arm in arms or earlier})
+        except (OSError, ValueError, KeyError) as e:
+            raise SystemExit(f"recipe_arms: {path}: no draws for the arms asked ({e})") from None
     for spec in a.runs:
         label, _, path = spec.partition("=")
         arm, _, draw = label.partition(":")
