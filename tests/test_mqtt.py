@@ -437,3 +437,161 @@ def test_config_errors_are_one_line():
         MqttSink(MqttConfig("127.0.0.1", username="u", password_file="/nonexistent/pw"))
     with pytest.raises(ConfigError, match="mqtt.ca_certs /nonexistent/ca.pem: cannot use it"):
         MqttSink(MqttConfig("127.0.0.1", tls=True, ca_certs="/nonexistent/ca.pem"))
+
+
+# ---- MQTT 5: packet size bound, fallback to 3.1.1 -----------------------------------------------------------
+TOGGLE_CHILD = """
+import sys, time
+from wakeword.sinks.mqtt import MqttConfig, MqttSink
+sink = MqttSink(MqttConfig("127.0.0.1", int(sys.argv[1]), site_id="loft", hermes=True),
+                on_toggle=lambda on: print("resumed" if on else "paused", flush=True))
+sink.start()
+while not sink.subscribed:
+    time.sleep(0.01)
+print("subscribed", flush=True)
+sys.stdin.read()  # until the test closes stdin
+sink.stop()
+"""
+
+
+def peak_rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+
+
+def test_an_oversized_toggle_never_reaches_the_sinks_memory(broker, tmp_path):
+    """Anyone on the broker can publish a toggle. Under MQTT 3.1.1 paho read a 100 MB one whole before the sink
+    ignored it (455 MB peak RSS, on a 512 MB Pi Zero); the sink's MQTT 5 Maximum Packet Size makes the broker drop
+    it instead. Measured in a process of its own: only the sink's memory counts."""
+    big = tmp_path / "toggle.json"
+    big.write_text(json.dumps({"siteId": "loft", "reason": "x" * 50_000_000}))
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    child = subprocess.Popen([sys.executable, "-c", TOGGLE_CHILD, str(broker.port)], env=env, cwd=str(REPO),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line.strip()) for line in child.stdout], daemon=True).start()
+    try:
+        assert lines.get(timeout=30) == "subscribed"
+        before = peak_rss_kib(child.pid)
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
+                        "-t", "hermes/hotword/toggleOff", "-f", str(big)], check=True, timeout=60)
+        # published after the big one: the broker sends the sink both, in this order
+        with observer(broker.port, ["wakeword/loft/detected"]) as obs:
+            obs.publish("hermes/hotword/toggleOff", {"siteId": "loft", "reason": "a real one"})
+            assert lines.get(timeout=30) == "paused"  # the sink is alive and still takes toggles
+        peak = peak_rss_kib(child.pid)
+    finally:
+        child.stdin.close()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=5)
+        child.stderr.close()
+    assert peak - before < 8 * 1024, f"peak RSS {before / 1024:.1f} -> {peak / 1024:.1f} MB with a 50 MB toggle"
+
+
+def _recv_exact(conn, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+class Mqtt311Broker:
+    """A broker that speaks only MQTT 3.1.1, as mosquitto 1.4/1.5 and some embedded brokers do: it answers a
+    CONNECT of any other protocol level with `refusal` and closes; on 3.1.1 it acknowledges CONNECT, QoS 1
+    PUBLISH, SUBSCRIBE and PINGREQ. One connection at a time. Records the protocol levels and CONNECT flags it
+    saw (`connects`) and the topics published to it (`topics`)."""
+
+    def __init__(self, refusal: bytes) -> None:
+        import socket
+
+        self.refusal = refusal
+        self.connects: list[tuple[int, int]] = []
+        self.topics: list[str] = []
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen()
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.srv.accept()
+            except OSError:
+                return  # closed
+            with conn:
+                try:
+                    self._session(conn)
+                except (EOFError, OSError):
+                    pass
+
+    def _packet(self, conn) -> tuple[int, bytes]:
+        kind, length, shift = _recv_exact(conn, 1)[0], 0, 0
+        while True:
+            byte = _recv_exact(conn, 1)[0]
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        return kind, _recv_exact(conn, length)
+
+    def _session(self, conn) -> None:
+        kind, body = self._packet(conn)
+        assert kind == 0x10 and body[2:6] == b"MQTT"
+        level, flags = body[6], body[7]
+        self.connects.append((level, flags))
+        if level != 4:
+            conn.sendall(self.refusal)
+            return
+        conn.sendall(bytes([0x20, 2, 0, 0]))
+        while True:
+            kind, body = self._packet(conn)
+            if kind >> 4 == 3:  # PUBLISH
+                n = int.from_bytes(body[:2], "big")
+                self.topics.append(body[2:2 + n].decode())
+                if kind & 0x06:  # QoS 1: PUBACK with its packet id
+                    conn.sendall(bytes([0x40, 2]) + body[2 + n:4 + n])
+            elif kind == 0x82:  # SUBSCRIBE: grant QoS 1 to each topic filter
+                filters, i = 0, 2
+                while i < len(body):
+                    i += 2 + int.from_bytes(body[i:i + 2], "big") + 1
+                    filters += 1
+                conn.sendall(bytes([0x90, 2 + filters]) + body[:2] + bytes([1] * filters))
+            elif kind == 0xC0:  # PINGREQ
+                conn.sendall(bytes([0xD0, 0]))
+            elif kind == 0xE0:  # DISCONNECT
+                return
+
+    def close(self) -> None:
+        self.srv.close()
+
+
+@pytest.mark.parametrize("refusal", [bytes([0x20, 3, 0, 0x84, 0]), bytes([0x20, 2, 0, 1])],
+                         ids=["mqtt5-reason-0x84", "mqtt311-return-code-1"])
+def test_a_broker_without_mqtt5_is_spoken_to_in_mqtt_3_1_1(caplog, refusal):
+    """An MQTT 5 broker refuses a protocol level it does not take with reason 0x84; a 3.1.1 broker (mosquitto
+    1.4/1.5) with return code 1. Either way the sink says so once and carries on in 3.1.1, will and Hermes
+    subscriptions included."""
+    caplog.set_level(logging.INFO, logger="wakeword.mqtt")
+    b = Mqtt311Broker(refusal)
+    try:
+        with running(MqttConfig("127.0.0.1", b.port, site_id="old", hermes=True)) as sink:
+            wait_for(lambda: sink.subscribed, what="the sink subscribed over MQTT 3.1.1")
+            sink.publish(detection(1))
+            wait_for(lambda: sink.published == 1, what="the PUBACKs")
+    finally:
+        b.close()
+    assert [level for level, _ in b.connects] == [5, 4]
+    assert b.connects[1][1] & 0x2C == 0x2C  # will flag, will QoS 1, will retain
+    assert b.topics == ["wakeword/old/available", "wakeword/old/detected", "hermes/hotword/hey_ssafy/detected",
+                        "wakeword/old/available"]
+    messages = [r.getMessage() for r in caplog.records]
+    fallback = [m for m in messages if "3.1.1" in m]
+    assert len(fallback) == 1 and "toggle" in fallback[0], messages
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records), messages

@@ -15,6 +15,11 @@ messages paho had already sent but that were not acknowledged are re-sent by pah
 object, so it still holds them); the sender waits for those acknowledgements before draining the queue, so
 events reach the broker in the order they were raised.
 
+The sink speaks MQTT 5 so that it can bound what the broker sends it (CONNECT property Maximum Packet Size,
+`MAX_PACKET_BYTES`): anyone on the broker can publish a toggle, and paho reads a packet whole before the sink can
+ignore it (a 100 MB toggle once took it to 455 MB peak RSS). A broker that speaks only 3.1.1 refuses the MQTT 5
+CONNECT; the sink then says so once and goes on in 3.1.1, where only the sink's own size check is left.
+
 Nothing here blocks the caller: `start()` connects in paho's network thread (``connect_async`` +
 ``loop_start``) and reconnects with backoff (1 s doubling to 30 s); an unreachable broker is a warning,
 logged once per outage, never an exception. The password (``password``, else ``password_file``, else
@@ -49,6 +54,12 @@ TOGGLE_ON = "hermes/hotword/toggleOn"
 _RESEND_GRACE_S = 5.0
 # A Hermes toggle is ~100 bytes. Anything far bigger is a mistake or an attack: it is ignored unparsed.
 TOGGLE_MAX_BYTES = 64 * 1024
+# The largest packet the broker may send the sink (MQTT 5 Maximum Packet Size; a larger one it drops for this client
+# alone). The biggest thing the sink receives is a toggle: a payload of TOGGLE_MAX_BYTES plus at most 5 bytes of fixed
+# header, 2 + 24 of topic, 2 of packet id and the properties a publisher may attach (message expiry, content type,
+# user properties...), for which 1 KiB leaves room. Everything else it receives (CONNACK, PUBACK, SUBACK) is tiny.
+MAX_PACKET_BYTES = TOGGLE_MAX_BYTES + 1024
+_UNSUPPORTED_PROTOCOL = 0x84  # CONNACK reason; paho also reports a 3.1.1 broker's return code 1 as this one
 # Per cause, at most one warning this often about messages the sink ignores (a flood stays a line a minute).
 _IGNORED_LOG_EVERY_S = 60.0
 
@@ -247,6 +258,8 @@ class MqttSink:
         self._silence_check: threading.Timer | None = None
         self._ignored = _LimitedLog()
         self._client: mqtt.Client | None = None
+        self._client_id = ""
+        self._protocol: mqtt.MQTTProtocolVersion | None = None  # MQTTv5, or MQTTv311 after a refusal
         self._sender: threading.Thread | None = None
 
     # ---- public API --------------------------------------------------------------------------------------
@@ -274,15 +287,33 @@ class MqttSink:
 
         import paho.mqtt.client as mqtt
 
-        client_id = cfg.client_id or f"wakeword-{cfg.site_id}-{uuid.uuid4().hex[:8]}"
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        self._client_id = cfg.client_id or f"wakeword-{cfg.site_id}-{uuid.uuid4().hex[:8]}"
+        if self._password and not cfg.tls:
+            log.warning("MQTT: the password goes to %s:%d in clear text (set mqtt.tls: true)", cfg.host, cfg.port)
+        self._closing = False
+        self._connect(mqtt.MQTTv5)
+        # A broker that accepts the TCP connection and never answers CONNACK fails no callback: say so once.
+        self._silence_check = threading.Timer(cfg.keepalive + 5.0, self._check_answered)
+        self._silence_check.daemon = True
+        self._silence_check.start()
+        self._sender = threads.start(self._send_loop, "ww-mqtt-sender")
+        return self
+
+    def _new_client(self, protocol: mqtt.MQTTProtocolVersion) -> mqtt.Client:
+        """A paho client speaking `protocol` (MQTT 5, or 3.1.1 after a refusal), with every option and callback set."""
+        import paho.mqtt.client as mqtt
+
+        cfg = self.config
+        if protocol == mqtt.MQTTv5:  # no clean_session: MQTT 5 says clean_start at connect_async instead
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self._client_id, protocol=protocol)
+        else:
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self._client_id, clean_session=True,
+                                 protocol=protocol)
         # paho never logs the password; a LoggerAdapter is all paho needs of a Logger
         client.enable_logger(_PahoLog(logging.getLogger("wakeword.mqtt.paho"), {}))  # type: ignore[arg-type]
         # An exception in any callback is logged (through _PahoLog, as an error) instead of ending paho's network
         # thread, which would leave MQTT dead for good.
         client.suppress_exceptions = True
-        if self._password and not cfg.tls:
-            log.warning("MQTT: the password goes to %s:%d in clear text (set mqtt.tls: true)", cfg.host, cfg.port)
         if cfg.username:
             client.username_pw_set(cfg.username, self._password)
         if cfg.tls:
@@ -297,8 +328,19 @@ class MqttSink:
         if cfg.hermes:
             client.message_callback_add(TOGGLE_OFF, self._on_toggle_message)
             client.message_callback_add(TOGGLE_ON, self._on_toggle_message)
+        return client
+
+    def _connect(self, protocol: mqtt.MQTTProtocolVersion) -> None:
+        """Make a client for `protocol` the sink's own and start it connecting (paho's thread)."""
+        import paho.mqtt.client as mqtt
+
+        cfg = self.config
+        client = self._new_client(protocol)
         with self._cond:
-            # Restarted after a stop(): events the old client sent but never saw acknowledged go out again, first.
+            if self._closing:
+                return
+            # A new client after stop() or a protocol fallback: events the old one sent but never saw acknowledged
+            # go out again, first (the old client's queue and message ids go with it).
             unacked = list(dict.fromkeys(self._pending.values()))
             for event in reversed(unacked):
                 event.unacked.clear()
@@ -310,15 +352,19 @@ class MqttSink:
             self._early.clear()
             self._avail_mids.clear()
             self._client = client
-            self._closing = False
-        client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive)
-        client.loop_start()
-        # A broker that accepts the TCP connection and never answers CONNACK fails no callback: say so once.
-        self._silence_check = threading.Timer(cfg.keepalive + 5.0, self._check_answered)
-        self._silence_check.daemon = True
-        self._silence_check.start()
-        self._sender = threads.start(self._send_loop, "ww-mqtt-sender")
-        return self
+            self._protocol = protocol
+            # Still under the lock (nothing here waits on paho), so a concurrent stop() stops this very client.
+            if protocol == mqtt.MQTTv5:
+                from paho.mqtt.packettypes import PacketTypes
+                from paho.mqtt.properties import Properties
+
+                properties = Properties(PacketTypes.CONNECT)
+                properties.MaximumPacketSize = MAX_PACKET_BYTES
+                client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive, clean_start=True,
+                                     properties=properties)
+            else:
+                client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive)
+            client.loop_start()
 
     def publish(self, detection: Detection) -> None:
         """Queue one detection for delivery (plain topic, plus the Hermes topic with hermes=True). Never blocks.
@@ -379,7 +425,8 @@ class MqttSink:
             while (self._connected and (self._queue or self._pending or self._in_transit)
                    and time.monotonic() < deadline):
                 self._cond.wait(max(0.0, min(0.1, deadline - time.monotonic())))
-            self._closing = True
+            self._closing = True  # from here on no fallback replaces the client
+            client = self._client or client  # a protocol fallback may have replaced it
             self._cond.notify_all()
         if self._sender is not None:
             self._sender.join(timeout=2.0)
@@ -441,6 +488,12 @@ class MqttSink:
                 # dropped and this returns MQTT_ERR_NO_CONN, so the event is never lost between here and the broker.
                 mids.append(client.publish(topic, payload, qos=1).mid)  # type: ignore[union-attr]
             with self._cond:
+                if client is not self._client:  # replaced meanwhile (protocol fallback): the new client sends it
+                    self._queue.appendleft(event)
+                    self._in_transit = False
+                    self._early.clear()
+                    self._cond.notify_all()
+                    continue
                 for mid in mids:
                     if mid in self._early:
                         self._early.discard(mid)
@@ -454,8 +507,16 @@ class MqttSink:
                 self._cond.notify_all()
 
     # ---- paho callbacks (paho's network thread) ----------------------------------------------------------
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_connect(self, client: mqtt.Client, userdata, flags, reason_code, properties) -> None:
         cfg = self.config
+        import paho.mqtt.client as mqtt  # loaded already
+
+        if reason_code == _UNSUPPORTED_PROTOCOL and self._protocol == mqtt.MQTTv5 and client is self._client:
+            log.warning("MQTT broker %s:%d does not speak MQTT 5: using MQTT 3.1.1, in which it cannot be asked to "
+                        "drop oversized Hermes toggles (they are read whole, then ignored)", cfg.host, cfg.port)
+            client.disconnect()  # in a callback: this ends the old client's network thread once the callback returns
+            self._connect(mqtt.MQTTv311)
+            return
         if reason_code.is_failure:
             if not self._refusal_logged:
                 self._refusal_logged = True
@@ -486,7 +547,7 @@ class MqttSink:
                         self.config.host, self.config.port, self.config.keepalive + 5)
 
     def _on_connect_fail(self, client, userdata) -> None:
-        if self._outage_logged:
+        if self._outage_logged or client is not self._client:
             return
         self._outage_logged = True
         cfg = self.config
@@ -505,6 +566,8 @@ class MqttSink:
         log.warning("MQTT broker %s:%d unreachable (%s)%s, queueing events", cfg.host, cfg.port, reason, hint)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if client is not self._client:  # the client a protocol fallback replaced, closing
+            return
         with self._cond:
             was = self._connected
             self._connected = self._subscribed = False
