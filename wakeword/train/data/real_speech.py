@@ -92,7 +92,7 @@ def load(data_dir: str | Path, part: str, cache_dir: str | Path = ".cache/real_s
            if not r["path"].startswith("wuw-corpus-ii/") or r["path"].removeprefix("wuw-corpus-ii/") in wuw]
     cached.parent.mkdir(parents=True, exist_ok=True)
     _write(cached, out)
-    return out
+    return _read(cached)  # as every later call reads it (16-bit): the first run's figures equal the next ones'
 
 
 def _utterance(data_dir: Path, row: dict, wuw: dict) -> Utterance:
