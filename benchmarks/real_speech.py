@@ -24,6 +24,7 @@ reported figures only.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import subprocess
@@ -94,6 +95,12 @@ def pymicro_false_accepts(model: str, streams: dict[str, list[np.ndarray]]) -> d
     return out
 
 
+def speaker_tag(speaker: str) -> str:
+    """A speaker as results files name them: corpus and a hash, not the person's name (WUW ids are names)."""
+    corpus, _, name = speaker.partition(":")
+    return f"{corpus}:{hashlib.sha1(name.encode()).hexdigest()[:10]}"
+
+
 def who_is_missed(clips: list[rs.Utterance], hit: list[bool], data_dir: str) -> dict:
     """Misses per WUW speaker field (gender, dialect, phone type) and per speaker: which real speakers the synthetic
     voices do not cover (issue 18 asks this of the tuning speakers before choosing voices)."""
@@ -111,7 +118,8 @@ def who_is_missed(clips: list[rs.Utterance], hit: list[bool], data_dir: str) -> 
             counts[1] += not h
     return {"frr_by": {k: {"clips": n, "frr": round(miss / n, 4)} for k, (n, miss) in sorted(groups.items())},
             "speakers": len(speakers), "speakers_always_missed": sum(miss == n for n, miss in speakers.values()),
-            "speakers_sometimes_missed": sum(0 < miss < n for n, miss in speakers.values())}
+            "speakers_sometimes_missed": sum(0 < miss < n for n, miss in speakers.values()),
+            "per_speaker": {speaker_tag(s): {"clips": n, "missed": miss} for s, (n, miss) in sorted(speakers.items())}}
 
 
 def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarray], seed: int,
