@@ -27,14 +27,12 @@ def ramp(progress: float) -> float:
     return 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
 
 
-def balance(domains: np.ndarray) -> float:
+def balance(domains: np.ndarray) -> float | None:
     """The weight of a real window in the head's loss: real windows are fewer (mixing.negative_weights), and an
-    unweighted head would learn to answer "synthetic"."""
+    unweighted head would learn to answer "synthetic". None when either kind is missing (a recipe whose real
+    speech folders are not on this machine): there is nothing to tell apart."""
     n_real, n_synthetic = int(np.sum(domains == 1)), int(np.sum(domains == 0))
-    if not n_real or not n_synthetic:
-        raise ValueError("training.domain_adversarial needs windows of both real and synthetic speech: the recipe "
-                         "names no real speech (real_negative_dirs, real_speech_dir) or mixes none")
-    return n_synthetic / n_real
+    return n_synthetic / n_real if n_real and n_synthetic else None
 
 
 class GradientReversal(keras.layers.Layer):

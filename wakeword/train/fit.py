@@ -60,6 +60,14 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
     perm = np.random.default_rng(seed).permutation(n0)
     val_idx = np.sort(perm[:n_val])
     train_idx = np.concatenate([perm[n_val:], np.arange(n0, len(owner))])
+    real_weight = None  # the adversary's weight of a real window; None: no adversary
+    if cfg.domain_adversarial:
+        from .adversary import balance
+
+        real_weight = balance(np.concatenate(ds)[train_idx])
+        if real_weight is None:
+            print("warning: training.domain_adversarial: these windows hold no real speech (or none synthetic), so "
+                  "the model trains without the synthetic-vs-real head (real_negative_dirs / real_speech_dir missing?)")
 
     class Batches(keras.utils.PyDataset):
         def __init__(self, indices: np.ndarray, shuffle: bool) -> None:
@@ -78,7 +86,7 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
             yb = np.stack([ys[owner[j]][local[j]] for j in sel])[..., None]
             if self.shuffle and cfg.freq_warp:
                 xb = warp_frequencies(xb, self.rng.uniform(1 - cfg.freq_warp, 1 + cfg.freq_warp, len(xb)))
-            if cfg.domain_adversarial:
+            if real_weight is not None:
                 return xb, (yb, np.array([ds[owner[j]][local[j]] for j in sel])[:, None])
             return xb, yb
 
@@ -92,11 +100,11 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
     metrics = [keras.metrics.AUC(name="auc"), keras.metrics.Recall(name="recall"),
                keras.metrics.Precision(name="precision")]
     trainer, loss, callbacks = model, [step_loss], []
-    if cfg.domain_adversarial:
+    if real_weight is not None:
         from . import adversary
 
         trainer, reversal = adversary.attach(model, cfg.domain_adversarial)
-        loss.append(adversary.domain_loss(adversary.balance(np.concatenate(ds)[train_idx])))
+        loss.append(adversary.domain_loss(real_weight))
         metrics, callbacks = [metrics, []], [adversary.StrengthRamp(reversal, cfg.epochs)]
     trainer.compile(optimizer=keras.optimizers.Adam(lr), loss=loss if len(loss) > 1 else loss[0], metrics=metrics)
     hist = trainer.fit(Batches(train_idx, True), validation_data=Batches(val_idx, False) if n_val else None,
