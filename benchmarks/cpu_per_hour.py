@@ -30,6 +30,7 @@ from wakeword import Engine
 from wakeword.audio.wav import write_wav
 from wakeword.model.card import bundled_dir
 
+from peers import venvs  # benchmarks/peers/venvs.py
 from peers.usage import cpu as cpu_seconds  # benchmarks/peers/usage.py
 
 HERE = Path(__file__).resolve().parent
@@ -105,8 +106,6 @@ def main() -> None:
             rss = run_adapter(Path(sys.executable), "ours_probs.py", wav, str(m))["peak_rss_mb"]
             results[name]["peak_rss_mb"] = round(rss, 1)
         if not a.no_peers:
-            import venvs
-
             results["pymicro-wakeword"] = measure_peer("pymicro-wakeword 2.5.0 alexa", venvs.pymicro(), "pymicro_probs.py",
                                                        wav, seconds, a.repeats)
             results["openWakeWord"] = measure_peer("openWakeWord alexa_v0.1 (wyoming-openwakeword 1.8.2 pipeline)",
