@@ -243,13 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="default: benchmarks/results/voice_coverage_<recipe>.json")
     a = ap.parse_args(argv)
     recipe = Recipe.load(a.recipe)
-    stages = dataset.clip_stages(recipe, a.cache)
-    sets = {}
-    for name in ("positives", "eval_positives"):
-        stage = stages[name][0]
-        if not stage.done:
-            raise SystemExit(f"{stage.dir}: not synthesized yet (wakeword train {a.recipe})")
-        sets[name] = ClipSet.load(stage.dir / "clips.npz")
+    names = ("positives", "eval_positives")
+    dirs = dataset.recipe_stages(recipe, Path(a.cache), *names)  # says which stage is missing, in one line
+    sets = {name: ClipSet.load(d / "clips.npz") for name, d in zip(names, dirs)}
     session = encoder_session()
     print("embedding the training and held-out voices, full band and through the telephone ...", file=sys.stderr)
     voices = {(name, tel): voice_embeddings(session, sets[name], tel, a.seed) for name in sets for tel in (False, True)}

@@ -99,14 +99,15 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
     lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
     metrics = [keras.metrics.AUC(name="auc"), keras.metrics.Recall(name="recall"),
                keras.metrics.Precision(name="precision")]
-    trainer, loss, callbacks = model, [step_loss], []
+    trainer, callbacks = model, []
+    loss: object = step_loss
     if real_weight is not None:
         from . import adversary
 
         trainer, reversal = adversary.attach(model, cfg.domain_adversarial)
-        loss.append(adversary.domain_loss(real_weight))
+        loss = [step_loss, adversary.domain_loss(real_weight)]
         metrics, callbacks = [metrics, []], [adversary.StrengthRamp(reversal, cfg.epochs)]
-    trainer.compile(optimizer=keras.optimizers.Adam(lr), loss=loss if len(loss) > 1 else loss[0], metrics=metrics)
+    trainer.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics)
     hist = trainer.fit(Batches(train_idx, True), validation_data=Batches(val_idx, False) if n_val else None,
                        epochs=cfg.epochs, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
     model.save(out_dir / "model.keras")  # the seed model alone: the adversarial head exists only in training
