@@ -96,6 +96,15 @@ def test_usage_errors_exit_nonzero():
     assert r.returncode == 1 and "threshold" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_train_passes_its_options_to_the_pipeline():
+    """`wakeword train -h` is the pipeline's help, not a refusal of `-h` by the top-level parser."""
+    r = run("train", "-h")
+    assert r.returncode == 0, r.stderr
+    assert "usage: wakeword train" in r.stdout and "--stop-after" in r.stdout
+    r = run("train", "--quick")
+    assert r.returncode == 2 and "recipe" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_hostile_inputs_get_one_line_errors_fast(tmp_path, phrase):
     """From the reliability review: a FIFO hung, a socket or a truncated EXTENSIBLE header gave tracebacks,
     `--rate 1` took 4.7 GB, a card with `stride: 0` crashed, a card beside another model's weights loaded and then

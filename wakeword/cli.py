@@ -227,7 +227,16 @@ def main(argv: list[str] | None = None) -> int:
         # Until the daemon installs its handlers (after numpy and the interpreter load), a SIGHUP has no config to
         # reload yet; by default it would kill the process.
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    raw = sys.argv[1:] if argv is None else argv
+    if raw[:1] == ["train"]:
+        # argparse.REMAINDER does not take a leading option (`wakeword train -h` would be refused), so the
+        # training pipeline's own parser gets everything after `train` as is.
+        argv, rest = ["train"], raw[1:]
+    else:
+        rest = None
     args = build_parser().parse_args(argv)
+    if rest is not None:
+        args.rest = rest
     try:
         return args.func(args)
     except WakewordError as e:
