@@ -10,7 +10,8 @@ The broker is started from a config file of our own (`listener PORT 127.0.0.1`, 
 `log_dest stderr`, `persistence false`), stopped by PID, never by name. `stop()`/`start()` keep the same config
 and port, for fault tests. With `persistence=True` the broker saves its state to a private directory when stopped
 and reloads it when started again, so a subscriber's persistent session (clean_session=False) survives a restart:
-a test can then check delivery across a broker restart without racing the publisher's reconnect.
+a test can then check delivery across a broker restart without racing the publisher's reconnect. `acl` is the text
+of a mosquitto ACL file (`topic read wakeword/+/detected` ...) for anonymous clients; without it every topic is open.
 
 `paplay` into the null sink `virt_speaker` is heard on the source `virt_mic`, mixed with a noise floor of +-1 LSB, as
 a real microphone's is never all zeros (the daemon takes seconds of exact zeros for a removed source; with
@@ -95,7 +96,7 @@ def free_port() -> int:
 
 
 class Broker:
-    def __init__(self, persistence: bool = False) -> None:
+    def __init__(self, persistence: bool = False, acl: str | None = None) -> None:
         if not os.path.exists(MOSQUITTO):
             raise RuntimeError("mosquitto missing: run script/setup --dev (apt-get install mosquitto)")
         self.dir = tempfile.mkdtemp(prefix="wakeword-mosquitto-")
@@ -109,6 +110,10 @@ class Broker:
             lines += ["persistence true", f"persistence_location {self.dir}/", "autosave_interval 0"]
         else:
             lines.append("persistence false")
+        if acl is not None:
+            with open(os.path.join(self.dir, "acl"), "w") as fh:
+                fh.write(acl)
+            lines.append(f"acl_file {self.dir}/acl")
         with open(self.conf, "w") as fh:
             fh.write("\n".join(lines) + "\n")
         self.proc: subprocess.Popen | None = None
@@ -166,9 +171,9 @@ class Broker:
 
 
 @contextmanager
-def mosquitto(persistence: bool = False):
+def mosquitto(persistence: bool = False, acl: str | None = None):
     """A running broker for the `with` block; yields the Broker (its `.port`, `.stop()`, `.start()`, `.restart()`)."""
-    broker = Broker(persistence)
+    broker = Broker(persistence, acl)
     try:
         broker.start()
         yield broker
