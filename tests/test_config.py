@@ -115,7 +115,7 @@ def test_error_names_file_line_and_key(tmp_path):
 def test_unknown_keys(tmp_path):
     p = write(tmp_path, "models: []\naudio:\n  devise: 3\n")
     assert error_of(p) == (f"{p} line 3: unknown key audio.devise; known keys: "
-                           "block_ms, channel, device, idle_ms, input, sample_rate")
+                           "block_ms, channel, device, idle_ms, input, sample_rate, silence_s")
     p = write(tmp_path, "models: []\n\nmqqt:\n  host: x\n")
     msg = error_of(p)
     assert msg.startswith(f"{p} line 3: unknown key mqqt; known keys: ") and "mqtt" in msg
@@ -133,7 +133,9 @@ def test_unknown_keys(tmp_path):
     ("audio:\n  channel: [0, 1]\n", 2, "audio.channel must be a channel index between 0 and 63 (got a list)"),
     ("audio:\n  device: 1\n  input: x.wav\n", 3, "set only one of audio.device"),
     ("audio:\n  idle_ms: 2000\n", 2, "audio.idle_ms must be an integer number of milliseconds between 0 (off) and 1000"),
-    ("audio: hw:1\n", 1, "audio must be a mapping of keys (device, input, sample_rate, channel, block_ms, idle_ms)"),
+    ("audio:\n  silence_s: 0.5\n", 2, "audio.silence_s must be 0 (off) or a number of seconds between 1 and 3600 (got 0.5)"),
+    ("audio: hw:1\n", 1, "audio must be a mapping of keys (device, input, sample_rate, channel, block_ms, idle_ms, "
+                        "silence_s)"),
     ("models:\n  a: b\n", 2, "models must be a list of model names or paths (got a mapping)"),
     ("models:\n  - hey_ssafy\n  - 3\n", 3, "models[1] must be a model name or a path to a .tflite file (got 3)"),
     ("detector:\n  threshold: 1.5\n", 2, "detector.threshold must be a number between 0 and 1 (exclusive) (got 1.5)"),

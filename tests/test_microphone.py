@@ -78,6 +78,43 @@ def test_vanished_microphone_is_reopened_and_availability_follows(phrase):
             assert proc.wait(timeout=5) == 0
 
 
+def wait_until(what, cond, timeout):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_a_source_removed_under_pulseaudio_is_lost_and_found_again(phrase):
+    """PulseAudio moves the stream of a removed source to its fallback (here a null source) with no error, so the
+    stream goes on delivering: exact zeros, which no real microphone delivers (the rig's has a noise floor). After
+    audio.silence_s (5 s) of them availability goes offline, with one log line; the daemon keeps reopening, and once
+    the source is back its new stream records from it: online again, and the phrase is heard."""
+    with virtual_microphone() as mic, mosquitto() as broker, \
+            observer(broker.port, ["wakeword/+/available", "wakeword/+/detected"]) as obs:
+        with running_daemon(mic.env, "--mqtt-host", "127.0.0.1", "--mqtt-port", str(broker.port), "--site-id", "desk") as proc:
+            assert obs.get(timeout=10)[:2] == ("wakeword/desk/available", "online")
+            assert mic.recording_from() == ["virt_mic"]
+            t0 = time.monotonic()
+            mic.unplug()
+            wait_until("the stream on the fallback source", lambda: mic.recording_from() == ["virt_silent"], 5)
+            assert obs.get(timeout=15)[:2] == ("wakeword/desk/available", "offline")
+            assert 4.5 < time.monotonic() - t0 < 8.0  # silence_s, plus at most one quiet-room read (idle_ms)
+            obs.expect_nothing(6.0)  # reopened onto the same silence: still offline, no flapping
+            mic.plug()
+            assert obs.get(timeout=20)[:2] == ("wakeword/desk/available", "online")
+            assert mic.recording_from() == ["virt_mic"]
+            mic.play(str(phrase[0]))
+            topic, payload, _ = obs.get(timeout=10)
+            assert topic == "wakeword/desk/detected" and json.loads(payload)["wake_word"] == "hey_ssafy"
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=5) == 0
+            err = proc.stderr.read()
+    lost = [line for line in err.splitlines() if " lost (" in line]
+    assert len(lost) == 1 and "only digital silence (exact zeros)" in lost[0], err
+    assert err.count("delivers audio again") == 1 and "Traceback" not in err, err
+
+
 def test_no_microphone_says_how_to_run_on_a_file(tmp_path):
     env = dict(os.environ, PULSE_SERVER=f"unix:{tmp_path}/nothing-here")
     r = subprocess.run([sys.executable, "-m", "wakeword", "run"], env=env, capture_output=True, text=True, timeout=60)

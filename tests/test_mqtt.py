@@ -393,6 +393,38 @@ def test_a_broker_that_never_answers_is_reported(caplog):
         srv.close()
 
 
+# ---- refusals ------------------------------------------------------------------------------------------------
+def test_an_event_the_brokers_acl_refuses_is_dropped_not_published(caplog):
+    """MQTT 5: mosquitto answers a QoS 1 publish its ACL denies with PUBACK 0x87 "Not authorized" (3.1.1 clients get
+    a plain acknowledgement). Such an event counts as dropped, with one warning naming the topic and the reason."""
+    acl = "topic readwrite wakeword/+/available\ntopic read wakeword/+/detected\ntopic readwrite hermes/#\n"
+    with mosquitto(acl=acl) as b, observer(b.port, ["wakeword/#", "hermes/hotword/+/detected"]) as obs:
+        codes: queue.Queue = queue.Queue()
+        raw = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="raw5", protocol=mqtt.MQTTv5)
+        raw.on_publish = lambda c, u, mid, rc, p: codes.put(rc.value)
+        raw.connect("127.0.0.1", b.port)
+        raw.loop_start()
+        raw.publish("wakeword/raw/detected", "{}", qos=1)
+        assert codes.get(timeout=5) == 0x87  # what the sink is up against
+        raw.disconnect()
+        raw.loop_stop()
+        with running(MqttConfig("127.0.0.1", b.port, site_id="acl", hermes=True)) as sink:
+            assert obs.get()[:2] == ("wakeword/acl/available", "online")  # allowed
+            for seq in (1, 2, 3):
+                sink.publish(detection(seq))
+            wait_for(lambda: sink.dropped == 3, what="three events refused")
+            assert sink.published == 0 and sink.refused == 3 and sink.queued == 0
+            # the Hermes copies were allowed and arrived; the events count as dropped: their plain consumers lost them
+            assert [obs.get()[0] for _ in range(3)] == ["hermes/hotword/hey_ssafy/detected"] * 3
+            obs.expect_nothing()
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("wakeword")]
+    refused = [m for m in messages if "refused an event" in m]
+    assert len(refused) == 1, messages  # rate-limited per cause
+    assert "wakeword/acl/detected" in refused[0] and "Not authorized" in refused[0] and "ACL" in refused[0]
+    assert any("3 event(s) dropped in all" in m and "3 refused by the broker" in m for m in messages), messages
+    assert "Traceback" not in caplog.text
+
+
 # ---- secrets ------------------------------------------------------------------------------------------------
 def test_password_never_appears_in_logs(broker, caplog, monkeypatch, tmp_path):
     caplog.set_level(logging.DEBUG)  # paho's own debug log included (logger wakeword.mqtt.paho)

@@ -3,7 +3,7 @@
 Every mistake is a one-line `ConfigError` naming the file, the YAML line and the dotted key::
 
     config.yaml line 7: mqtt.port must be an integer between 1 and 65535 (got 'abc')
-    config.yaml line 3: unknown key audio.devise; known keys: block_ms, channel, device, idle_ms, input, sample_rate
+    config.yaml line 3: unknown key audio.devise; known keys: block_ms, channel, device, idle_ms, input, sample_rate, silence_s
 
 Line numbers come from composing the YAML into nodes (`yaml.compose`) and walking them; values are built
 from each node with PyYAML's safe constructor, so no YAML tag can run code. Relative paths in the file
@@ -22,7 +22,7 @@ from typing import Any, Callable
 import yaml
 
 from .errors import ConfigError
-from .audio.microphone import BLOCK_S, IDLE_S
+from .audio.microphone import BLOCK_S, IDLE_S, SILENCE_S
 from .sinks.mqtt import MqttConfig, check_combination, check_field
 from .serve.uri import DEFAULT_URI, parse_uri, zeroconf_name_ok
 
@@ -39,6 +39,7 @@ class AudioConfig:
     channel: int | None = None  # channel to use from a multi-channel device/file; None: mix all
     block_ms: int = round(BLOCK_S * 1000)  # microphone block: each block is one wake-up of the processing thread (latency vs CPU)
     idle_ms: int = round(IDLE_S * 1000)  # read interval while the room is quiet (audio/quiet.py); 0: every block
+    silence_s: float = SILENCE_S  # only exact zeros this long: the source is gone (PulseAudio fallback); 0: off
 
 
 @dataclass
@@ -95,6 +96,8 @@ _AUDIO: dict[str, _Check] = {
     "channel": (lambda v: v is None or (_is_int(v) and 0 <= v <= 63), "must be a channel index between 0 and 63"),
     "block_ms": (lambda v: _is_int(v) and 10 <= v <= 500, "must be an integer number of milliseconds between 10 and 500"),
     "idle_ms": (lambda v: _is_int(v) and 0 <= v <= 1000, "must be an integer number of milliseconds between 0 (off) and 1000"),
+    "silence_s": (lambda v: _is_num(v) and (v == 0 or 1 <= v <= 3600),
+                  "must be 0 (off) or a number of seconds between 1 and 3600"),
 }
 _DETECTOR: dict[str, _Check] = {
     "threshold": (lambda v: _is_num(v) and 0 < v < 1, "must be a number between 0 and 1 (exclusive)"),

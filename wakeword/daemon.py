@@ -68,7 +68,7 @@ def open_source(cfg: Config, on_state=None):
     from .audio.microphone import Microphone
 
     return Microphone(cfg.audio.device, sample_rate=cfg.audio.sample_rate, block_s=cfg.audio.block_ms / 1000,
-                      idle_s=cfg.audio.idle_ms / 1000, on_state=on_state)
+                      idle_s=cfg.audio.idle_ms / 1000, silence_s=cfg.audio.silence_s, on_state=on_state)
 
 
 class Service:

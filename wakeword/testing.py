@@ -10,12 +10,16 @@ The broker is started from a config file of our own (`listener PORT 127.0.0.1`, 
 `log_dest stderr`, `persistence false`), stopped by PID, never by name. `stop()`/`start()` keep the same config
 and port, for fault tests. With `persistence=True` the broker saves its state to a private directory when stopped
 and reloads it when started again, so a subscriber's persistent session (clean_session=False) survives a restart:
-a test can then check delivery across a broker restart without racing the publisher's reconnect.
+a test can then check delivery across a broker restart without racing the publisher's reconnect. `acl` is the text
+of a mosquitto ACL file (`topic read wakeword/+/detected` ...) for anonymous clients; without it every topic is open.
 
-`paplay` into the null sink `virt_speaker` is heard on the source `virt_mic`, bit-exact. Everything is started by
-the caller and torn down by PID; `stop()` / `start()` on the same socket path simulate a microphone (or audio
-server) that vanishes and comes back. script/setup --dev installs pulseaudio, pulseaudio-utils and
-libasound2-plugins.
+`paplay` into the null sink `virt_speaker` is heard on the source `virt_mic`, mixed with a noise floor of +-1 LSB, as
+a real microphone's is never all zeros (the daemon takes seconds of exact zeros for a removed source; with
+`noise_floor=False` what is played is heard bit-exact). Everything is started by the caller and torn down by PID;
+`stop()` / `start()` on the same socket path simulate a microphone (or audio server) that vanishes and comes back;
+`unplug()` / `plug()` remove and restore the source `virt_mic` alone, as unplugging a USB microphone does: PulseAudio
+moves its streams to the fallback source `virt_silent` (a null source: digital silence) without any error.
+script/setup --dev installs pulseaudio, pulseaudio-utils and libasound2-plugins.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -91,7 +96,7 @@ def free_port() -> int:
 
 
 class Broker:
-    def __init__(self, persistence: bool = False) -> None:
+    def __init__(self, persistence: bool = False, acl: str | None = None) -> None:
         if not os.path.exists(MOSQUITTO):
             raise RuntimeError("mosquitto missing: run script/setup --dev (apt-get install mosquitto)")
         self.dir = tempfile.mkdtemp(prefix="wakeword-mosquitto-")
@@ -105,6 +110,10 @@ class Broker:
             lines += ["persistence true", f"persistence_location {self.dir}/", "autosave_interval 0"]
         else:
             lines.append("persistence false")
+        if acl is not None:
+            with open(os.path.join(self.dir, "acl"), "w") as fh:
+                fh.write(acl)
+            lines.append(f"acl_file {self.dir}/acl")
         with open(self.conf, "w") as fh:
             fh.write("\n".join(lines) + "\n")
         self.proc: subprocess.Popen | None = None
@@ -162,9 +171,9 @@ class Broker:
 
 
 @contextmanager
-def mosquitto(persistence: bool = False):
+def mosquitto(persistence: bool = False, acl: str | None = None):
     """A running broker for the `with` block; yields the Broker (its `.port`, `.stop()`, `.start()`, `.restart()`)."""
-    broker = Broker(persistence)
+    broker = Broker(persistence, acl)
     try:
         broker.start()
         yield broker
@@ -172,9 +181,17 @@ def mosquitto(persistence: bool = False):
         broker.close()
 
 
+# Writes +-1 LSB noise (s16le) to stdout forever, for the rig's keepalive stream (paced by pacat, ~0 CPU).
+_NOISE_FLOOR = ("import random, struct, sys\nr = random.Random(0)\n"
+                "block = struct.pack('<16000h', *(r.choice((-1, 0, 1)) for _ in range(16000)))\n"
+                "while True:\n    sys.stdout.buffer.write(block)\n    sys.stdout.buffer.flush()\n")
+_MIC_MODULE = ("module-remap-source", "master=virt_speaker.monitor", "source_name=virt_mic")
+
+
 class VirtualMic:
-    def __init__(self, keepalive_ms: int = 10) -> None:
+    def __init__(self, keepalive_ms: int = 10, noise_floor: bool = True) -> None:
         self.keepalive_ms = keepalive_ms
+        self.noise_floor = noise_floor
         for tool in ("pulseaudio", "pactl", "pacat", "paplay"):
             if not shutil.which(tool):
                 raise RuntimeError(f"{tool} missing: run script/setup --dev")
@@ -186,6 +203,7 @@ class VirtualMic:
                         PULSE_RUNTIME_PATH=f"{d}/runtime", PULSE_STATE_PATH=f"{d}/state")
         self.daemon: subprocess.Popen | None = None
         self.keepalive: subprocess.Popen | None = None
+        self.noise: subprocess.Popen | None = None
 
     def _pactl(self, *args, check=True):
         return subprocess.run(["pactl", *args], env=self.env, capture_output=True, check=check, timeout=10)
@@ -197,7 +215,8 @@ class VirtualMic:
             ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no", "--disallow-exit",
              "--disable-shm=yes", "-L", f"module-native-protocol-unix socket={d}/native auth-anonymous=1",
              "-L", "module-null-sink sink_name=virt_speaker rate=16000 channels=1",
-             "-L", "module-remap-source master=virt_speaker.monitor source_name=virt_mic"],
+             "-L", "module-null-source source_name=virt_silent rate=16000 channels=1",
+             "-L", " ".join(_MIC_MODULE)],
             env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.time() + 10
@@ -207,16 +226,44 @@ class VirtualMic:
             time.sleep(0.05)
         self._pactl("set-default-sink", "virt_speaker")
         self._pactl("set-default-source", "virt_mic")
-        # A permanent stream keeps the null sink rendering in small blocks (else the first ~2 s are lost).
+        # A permanent stream keeps the null sink rendering in small blocks (else the first ~2 s are lost); it
+        # carries the noise floor.
+        source = []  # pacat reads stdin
+        if self.noise_floor:
+            self.noise = subprocess.Popen([sys.executable, "-c", _NOISE_FLOOR], stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL)
+        else:
+            source = ["/dev/zero"]
         self.keepalive = subprocess.Popen(["pacat", "--playback", "--raw", "--format=s16le", "--rate=16000", "--channels=1",
-                                           f"--latency-msec={self.keepalive_ms}", "-d", "virt_speaker", "/dev/zero"],
+                                           f"--latency-msec={self.keepalive_ms}", "-d", "virt_speaker", *source],
+                                          stdin=self.noise.stdout if self.noise else subprocess.DEVNULL,
                                           env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.noise and self.noise.stdout:
+            self.noise.stdout.close()  # pacat holds the pipe now
         time.sleep(0.1)
         self._pactl("suspend-sink", "virt_speaker", "1", check=False)
         self._pactl("suspend-sink", "virt_speaker", "0", check=False)
 
+    def unplug(self) -> None:
+        """Remove the source `virt_mic`: its recording streams move to `virt_silent`, with no error to any client."""
+        modules = self._pactl("list", "short", "modules").stdout.decode().splitlines()
+        index = next(line.split("\t")[0] for line in modules if "source_name=virt_mic" in line)
+        self._pactl("unload-module", index)
+
+    def plug(self) -> None:
+        """Bring `virt_mic` back; PulseAudio makes it the default source again (the configured default), so a new
+        stream records from it, while the streams moved away by `unplug()` stay on `virt_silent`."""
+        self._pactl("load-module", *_MIC_MODULE)
+
+    def recording_from(self) -> list[str]:
+        """The source of every client's recording stream, e.g. ['virt_mic']."""
+        sources = dict(line.split("\t")[:2] for line in
+                       self._pactl("list", "short", "sources").stdout.decode().splitlines())  # index -> name
+        outputs = self._pactl("list", "short", "source-outputs").stdout.decode().splitlines()
+        return [sources.get(line.split("\t")[1], "?") for line in outputs if "protocol-native" in line]
+
     def stop(self) -> None:
-        for p in (self.keepalive, self.daemon):
+        for p in (self.keepalive, self.noise, self.daemon):
             if p and p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 try:
@@ -224,19 +271,21 @@ class VirtualMic:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait(5)
-        self.daemon = self.keepalive = None
+        self.daemon = self.keepalive = self.noise = None
 
     def play(self, wav: str, timeout: float = 60) -> None:
         subprocess.run(["paplay", "-d", "virt_speaker", wav], env=self.env, check=True, timeout=timeout)
 
 
 @contextmanager
-def virtual_microphone(keepalive_ms: int = 10):
-    """A running virtual microphone for the `with` block; yields the VirtualMic (`.env`, `.play()`, `.stop()`, `.start()`).
+def virtual_microphone(keepalive_ms: int = 10, noise_floor: bool = True):
+    """A running virtual microphone for the `with` block; yields the VirtualMic (`.env`, `.play()`, `.stop()`,
+    `.start()`, `.unplug()`, `.plug()`).
 
     `keepalive_ms` is the latency of the permanent "speaker" stream, which sets how often the null sink pushes
-    audio to every recording client (benchmarks/live.py)."""
-    mic = VirtualMic(keepalive_ms)
+    audio to every recording client (benchmarks/live.py); `noise_floor=False`: the microphone hears exact zeros
+    between plays, and what is played bit-exact."""
+    mic = VirtualMic(keepalive_ms, noise_floor)
     try:
         mic.start()
         yield mic

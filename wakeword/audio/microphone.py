@@ -20,6 +20,7 @@ from .quiet import QuietGate, level
 log = logging.getLogger("wakeword.audio")
 BLOCK_S = 0.1  # benchmarks/live.py: 100 ms blocks meet the latency target at about half the wake-ups of 50 ms
 IDLE_S = 1.0  # read interval while the room is quiet (quiet.py); a louder block is read at once whatever it is
+SILENCE_S = 5.0  # only exact zeros for this long: the source is gone (see Microphone); a few reads at IDLE_S
 
 NO_MIC_HELP = ("no microphone found (no audio input device). To run on a file instead: "
                "`wakeword detect recording.wav` or `wakeword run --input recording.wav`; "
@@ -92,12 +93,22 @@ class Microphone:
     callback wakes it only for a block louder than the gate's level, and otherwise it reads every `idle_s`.
     A microphone that vanishes (stream error, or no audio for `stall_s`) is reopened with backoff
     (0.5 s doubling to 10 s), re-initialising PortAudio so a re-plugged device or a restarted audio server is
-    seen again; `on_state(False/True)` reports the outage (the daemon turns it into MQTT availability).
+    seen again; `on_state(False/True)` reports the outage (the daemon turns it into MQTT availability), and the
+    log says so once per outage.
+
+    Under PulseAudio or PipeWire a removed source is no stream error: the sound server moves the stream to its
+    fallback source and audio keeps coming. What comes is then, typically, digital silence (a null source, the
+    monitor of an idle sink), which no real microphone delivers: its noise floor always flips a bit. So a stream
+    that delivers only exact zeros for `silence_s` (0: off) is lost too. The silent stream keeps being read (a
+    muted or noise-gated microphone loses only the moment of each reopen) and is reopened every max(`silence_s`, backoff),
+    because the sound server does not move it back when the source returns, while a new stream goes to the
+    default source; only audio that is not all zeros brings the microphone back. A fallback to a live source
+    (another microphone) is not seen: the daemon then hears that source.
     """
 
     def __init__(self, device: str | int | None = None, sample_rate: int | None = None, channels: int | None = None,
                  buffer_seconds: float = 10.0, stall_s: float = 2.0, on_state=None, block_s: float = BLOCK_S,
-                 idle_s: float = IDLE_S) -> None:
+                 idle_s: float = IDLE_S, silence_s: float = SILENCE_S) -> None:
         sd = _sd()
         if isinstance(device, str) and device.isdigit():
             device = int(device)
@@ -108,6 +119,7 @@ class Microphone:
         self.sample_rate = int(sample_rate or (16000 if self._supports(sd, 16000) else info["default_samplerate"]))
         self.ring = RingBuffer(int(buffer_seconds * self.sample_rate), self.channels)
         self.stall_s = stall_s
+        self.silence_s = silence_s
         self.block_s = block_s
         self.idle_s = idle_s
         self.quiet = QuietGate(self.sample_rate) if idle_s > block_s else None  # None: a read per block always
@@ -115,6 +127,8 @@ class Microphone:
         self.on_state = on_state
         self.status_flags = 0  # PortAudio callback status flags seen (input overflow etc.)
         self.reopens = 0
+        self.available: bool | None = None  # last state reported to on_state (None: none yet)
+        self._lost_to_silence = False  # this outage began with digital silence: only sound ends it
         self._closed = threading.Event()
 
     def _query(self, sd) -> dict:
@@ -147,6 +161,12 @@ class Microphone:
         self.ring.notify()
 
     def _state(self, ok: bool) -> None:
+        """Report a change of state (and only a change) to on_state."""
+        if ok == self.available:
+            return
+        if ok and self.available is False:
+            log.info("microphone %r delivers audio again", self.name)
+        self.available = ok
         if self.on_state is not None:
             self.on_state(ok)
 
@@ -171,18 +191,23 @@ class Microphone:
                 finally:
                     threads.set_os_name(own_name)
                 with stream:
-                    last = time.monotonic()
-                    announced = False
+                    last = sound = time.monotonic()  # the last chunk; the last one not all zeros
                     while not self._closed.is_set():
                         chunk = self.ring.read(timeout=self.idle_s if self._wake_level is not None else 0.25)
                         if self._closed.is_set():
                             break
                         now = time.monotonic()
                         if chunk is not None and len(chunk):
-                            if not announced:
-                                self._state(True)
-                                announced, backoff = True, 0.5
                             last = now
+                            heard = not self.silence_s or bool(chunk.any())  # a bit set: not digital silence
+                            if heard:
+                                sound = now
+                            if self.available is not True and (heard or not self._lost_to_silence):
+                                self._state(True)
+                                backoff = 0.5
+                            elif self.silence_s and now - sound >= max(self.silence_s, 0 if self.available else backoff):
+                                raise _Silent(f"only digital silence (exact zeros) for {now - sound:.0f} s: "
+                                              "the source was removed or muted")
                             if self.quiet is not None:
                                 self._wake_level = self.quiet.wake_level if self.quiet.update(chunk) else None
                             yield chunk
@@ -191,9 +216,14 @@ class Microphone:
             except (_Lost, sd.PortAudioError) as e:
                 if self._closed.is_set():
                     break
-                self._state(False)
-                log.warning("microphone %r lost (%s); reopening in %.1f s", self.name, e, backoff)
-                if self._closed.wait(backoff):
+                if self.available is not False:  # one line per outage, not per attempt
+                    log.warning("microphone %r lost (%s); reopening with backoff until it delivers audio", self.name, e)
+                    self._lost_to_silence = isinstance(e, _Silent)
+                    self._state(False)
+                else:
+                    log.debug("microphone %r still lost (%s); reopening", self.name, e)
+                # a silent stream was read all along: its silence was the wait
+                if not isinstance(e, _Silent) and self._closed.wait(backoff):
                     break
                 backoff = min(backoff * 2, 10.0)
                 self.reopens += 1
@@ -206,3 +236,7 @@ class Microphone:
 
 class _Lost(Exception):
     pass
+
+
+class _Silent(_Lost):
+    """The stream delivers only exact zeros: under a sound server, the fallback source of a removed one."""

@@ -10,7 +10,11 @@ Topics (``S`` is the site id, ``W`` the wake word)::
 Delivery is tracked here, not left to paho's internal queue: `publish()` only appends to a bounded deque
 (``queue_size``; when full the oldest event is dropped, counted in `dropped` and logged) and returns at once.
 A sender thread hands events to paho only while the client is connected, one event at a time in order; an
-event counts as `published` once the broker has acknowledged (PUBACK) every message of it. On reconnect,
+event counts as `published` once the broker has acknowledged (PUBACK) every message of it. Under MQTT 5 a PUBACK
+can also refuse a message (reason code >= 0x80: mosquitto answers 0x87 "Not authorized" when its ACL denies the
+topic): such an event counts as `dropped` (and `refused`), with a warning naming the topic and the reason, once
+per cause a minute; it is not re-sent, as the broker would refuse it again. MQTT 3.1.1 has no such code: there
+the broker acknowledges a denied message like any other and the loss cannot be seen. On reconnect,
 messages paho had already sent but that were not acknowledged are re-sent by paho first (same client
 object, so it still holds them); the sender waits for those acknowledgements before draining the queue, so
 events reach the broker in the order they were raised.
@@ -208,12 +212,14 @@ class _LimitedLog:
 
 
 class _Event:
-    __slots__ = ("messages", "unacked", "gen")
+    __slots__ = ("messages", "unacked", "gen", "topics", "refused")
 
     def __init__(self, messages: list[tuple[str, str]]) -> None:
         self.messages = messages
         self.unacked: set[int] = set()
         self.gen = 0
+        self.topics: dict[int, str] = {}  # mid -> topic, for the warning when the broker refuses a message
+        self.refused: tuple[str, str] | None = None  # (topic, reason) of the first message the broker refused
 
 
 class MqttSink:
@@ -221,7 +227,8 @@ class MqttSink:
 
     Use as ``sink.start(); engine.on_detection(sink.publish); ...; sink.stop()`` or as a context manager.
     Attributes: `enabled` (False while a Hermes toggleOff for this site is in force), `published` (events the
-    broker acknowledged), `dropped` (events lost to the queue bound), `on_toggle` (called with the new
+    broker acknowledged), `dropped` (events lost to the queue bound or refused by the broker), `refused` (those
+    the broker refused, MQTT 5 only), `on_toggle` (called with the new
     `enabled` value when a Hermes toggle changes it; runs on paho's network thread, keep it short).
     """
 
@@ -231,6 +238,7 @@ class MqttSink:
         self.on_toggle = on_toggle
         self.published = 0
         self.dropped = 0
+        self.refused = 0
         self._password = config.resolve_password()
         if config.tls:  # a CA file that cannot be used is a config error now, not a crash when paho connects
             import ssl
@@ -243,7 +251,7 @@ class MqttSink:
         self._queue: collections.deque[_Event] = collections.deque()
         self._cond = threading.Condition()
         self._pending: dict[int, _Event] = {}  # mid -> event handed to paho, waiting for its PUBACK
-        self._early: set[int] = set()  # PUBACKs that arrived before the sender recorded the mid
+        self._early: dict[int, Any] = {}  # mid -> PUBACK reason code that arrived before the sender recorded the mid
         self._in_transit = False  # the sender is inside client.publish() (no lock held there)
         self._avail_mids: set[int] = set()
         self._online = True  # what availability says: False while detection is impossible (microphone gone)
@@ -435,9 +443,9 @@ class MqttSink:
         if left:
             log.warning("MQTT: %d event(s) not delivered to %s:%d before shutdown", left, self.config.host,
                         self.config.port)
-        if self.dropped:  # the queue-full warnings are rate-limited: the total is said once more here
-            log.warning("MQTT: %d event(s) dropped in all to the queue bound (mqtt.queue_size: %d)", self.dropped,
-                        self.config.queue_size)
+        if self.dropped:  # the warnings are rate-limited: the total is said once more here
+            log.warning("MQTT: %d event(s) dropped in all (%d to the queue bound, mqtt.queue_size: %d; %d refused by "
+                        "the broker)", self.dropped, self.dropped - self.refused, self.config.queue_size, self.refused)
         if self._connected:
             try:
                 info = client.publish(self.config.available_topic, "offline", qos=1, retain=True)
@@ -494,17 +502,19 @@ class MqttSink:
                     self._early.clear()
                     self._cond.notify_all()
                     continue
-                for mid in mids:
+                for mid, (topic, _) in zip(mids, event.messages):
+                    event.topics[mid] = topic
                     if mid in self._early:
-                        self._early.discard(mid)
+                        self._note_refusal(event, mid, self._early.pop(mid))
                     else:
                         event.unacked.add(mid)
                         self._pending[mid] = event
                 self._early.clear()
                 self._in_transit = False
-                if not event.unacked:
-                    self.published += 1
+                refused = self._complete(event) if not event.unacked else None
                 self._cond.notify_all()
+            if refused:
+                self._warn_refused(*refused)
 
     # ---- paho callbacks (paho's network thread) ----------------------------------------------------------
     def _on_connect(self, client: mqtt.Client, userdata, flags, reason_code, properties) -> None:
@@ -578,17 +588,49 @@ class MqttSink:
                         reason_code)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        refused: tuple[str, str, int | None] | None = None
         with self._cond:
             event = self._pending.pop(mid, None)
             if event is not None:
                 event.unacked.discard(mid)
+                self._note_refusal(event, mid, reason_code)
                 if not event.unacked:
-                    self.published += 1
+                    refused = self._complete(event)
             elif mid in self._avail_mids:
                 self._avail_mids.discard(mid)
+                if reason_code.is_failure:
+                    refused = (self.config.available_topic, str(reason_code), None)
             elif self._in_transit:
-                self._early.add(mid)
+                self._early[mid] = reason_code
             self._cond.notify_all()
+        if refused:  # not under the lock: logging may block on a slow stderr
+            self._warn_refused(*refused)
+
+    @staticmethod
+    def _note_refusal(event: _Event, mid: int, reason_code) -> None:
+        if reason_code is not None and reason_code.is_failure and event.refused is None:
+            event.refused = (event.topics.get(mid, "?"), str(reason_code))
+
+    def _complete(self, event: _Event) -> tuple[str, str, int] | None:
+        """Count an event whose every message the broker answered (lock held): published, or dropped when the
+        broker refused any of its messages (a partly delivered event did not reach every consumer). Returns what
+        `_warn_refused` needs, or None."""
+        if event.refused is None:
+            self.published += 1
+            return None
+        self.dropped += 1
+        self.refused += 1
+        return (*event.refused, self.dropped)
+
+    def _warn_refused(self, topic: str, reason: str, dropped: int | None) -> None:
+        cfg = self.config
+        if dropped is None:
+            self._ignored.warning(f"refused {topic} {reason}", "MQTT broker %s:%d refused availability on %s (%s): "
+                                  "allow this client to publish there (broker ACL)", cfg.host, cfg.port, topic, reason)
+            return
+        self._ignored.warning(f"refused {topic} {reason}", "MQTT broker %s:%d refused an event on %s (%s): dropped "
+                              "(%d dropped in all); allow this client to publish there (broker ACL)",
+                              cfg.host, cfg.port, topic, reason, dropped)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         if mid != self._toggle_sub_mid:
