@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .flatbuffer import model_bytes
-from .numpy_interpreter import copy_input
+from .tensors import copy_input
 
 LIBRARY = "libLiteRt.so"
 SUPPORTED = ((2, 3), (3, 0))  # ai-edge-litert versions [from, to) whose C ABI matches the declarations below
