@@ -17,14 +17,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
 from .errors import ConfigError
 from .audio.microphone import BLOCK_S, IDLE_S, SILENCE_S
-from .sinks.mqtt import MqttConfig, check_combination, check_field
 from .serve.uri import DEFAULT_URI, parse_uri, zeroconf_name_ok
+
+if TYPE_CHECKING:  # the MQTT sink's module is loaded only for a config with an mqtt section (~0.15 MB, issue 20)
+    from .sinks.mqtt import MqttConfig
 
 DEFAULT_PATH = "/etc/wakeword/config.yaml"
 DEFAULT_ZEROCONF_NAME = "wakeword"  # wyoming.zeroconf: true announces wakeword._wyoming._tcp.local.
@@ -130,7 +132,6 @@ _WYOMING: dict[str, _Check] = {
     "zeroconf": (lambda v: v is None or isinstance(v, bool) or zeroconf_name_ok(v),
                  "must be true, false or the name to announce (1-63 bytes, no dots)"),
 }
-_MQTT_KEYS = tuple(f.name for f in fields(MqttConfig))
 _SECTIONS = ("audio", "models", "detector", "flex_delegate", "mqtt", "stdout", "logging", "capture", "wyoming")
 
 
@@ -293,7 +294,9 @@ class _Loader:
     def mqtt(self, knode: yaml.Node, vnode: yaml.Node) -> MqttConfig | None:
         if self.is_null(vnode):
             return None
-        items = self.mapping(vnode, "mqtt", _MQTT_KEYS)
+        from .sinks.mqtt import MqttConfig, check_combination, check_field
+
+        items = self.mapping(vnode, "mqtt", tuple(f.name for f in fields(MqttConfig)))
         values: dict[str, Any] = {}
         for key, (_, n) in items.items():
             value = self.value(n)

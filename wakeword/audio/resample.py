@@ -7,8 +7,6 @@ audio callback.
 """
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
 from ..errors import AudioError
@@ -72,8 +70,13 @@ class StreamingResampler:
         check_rate(rate_in)
         # The filter has 20 taps per unit of max(up, down): a rate prime to 16 kHz (383987 Hz) once asked for 860 MB.
         # Every common rate reduces to a denominator <= 1000 exactly; any other is approximated within 0.01 %.
-        ratio = Fraction(rate_out, rate_in).limit_denominator(MAX_DOWN)
-        self.up, self.down = ratio.numerator, ratio.denominator
+        if rate_in == rate_out:  # the usual case, 16 kHz in: `fractions` (and `decimal`, ~0.4 MB resident) not needed
+            self.up = self.down = 1
+        else:
+            from fractions import Fraction
+
+            ratio = Fraction(rate_out, rate_in).limit_denominator(MAX_DOWN)
+            self.up, self.down = ratio.numerator, ratio.denominator
         max_rate = max(self.up, self.down)
         if self.up == self.down:
             self.h, self.delay, self._taps = np.ones(1), 0, np.ones((1, 1))

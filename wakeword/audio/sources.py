@@ -15,8 +15,6 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .wav import FileBytes, decode_frames, float_frames, layout, open_file
-
 log = logging.getLogger("wakeword")
 
 
@@ -59,6 +57,9 @@ class WavSource:
     map: a file truncated while it is read ends the stream early, with a warning, instead of SIGBUS."""
 
     def __init__(self, path: str | os.PathLike, chunk_seconds: float = 0.5) -> None:
+        # Imported here, not at the top: stdin and the microphone need no WAV reader (with `wave`, ~0.15 MB resident).
+        from .wav import FileBytes, layout, open_file
+
         self.name, fd = open_file(path)
         try:
             self.layout = layout(self.name, FileBytes(fd))
@@ -69,6 +70,8 @@ class WavSource:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         lay = self.layout
+        from .wav import decode_frames, float_frames, open_file
+
         _, fd = open_file(self.name)
         try:
             for start in range(0, lay.frames, self._chunk):

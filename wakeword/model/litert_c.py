@@ -6,7 +6,7 @@ Why (issue 20): `ai_edge_litert.interpreter` loads `_pywrap_litert_interpreter_w
 ctypes runs the same TFLite kernels (XNNPACK on CPU, one thread: TfLiteXNNPackDelegateOptionsDefault) and imports no
 part of the `ai_edge_litert` Python package. This module offers the part of TFLite's `Interpreter` API the runtime uses,
 as numpy_interpreter.py does, so StepModel drives it unchanged. Measured: `wakeword run --input -` with one model
-peaks at ~40 MB resident against ~46 MB with the pybind interpreter; a step costs ~29 µs against ~23 µs
+peaks at ~39 MB resident against ~45 MB with the pybind interpreter; a step costs ~29 µs against ~23 µs
 (LiteRtRunCompiledModel's bookkeeping), both negligible beside the audio (benchmarks/RESULTS.md).
 
 ABI: the C declarations below follow LiteRT's litert/c headers of the 2.x line (model creation takes the environment;
@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .flatbuffer import model_bytes
-from .numpy_interpreter import copy_input
+from .tensors import copy_input
 
 LIBRARY = "libLiteRt.so"
 SUPPORTED = ((2, 3), (3, 0))  # ai-edge-litert versions [from, to) whose C ABI matches the declarations below

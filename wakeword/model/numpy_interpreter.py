@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .flatbuffer import BUILTIN_NAMES, FlatBufferError, Graph, Operator, Tensor, model_bytes, read_graph
+from .tensors import copy_input
 
 DTYPES: dict[int, Any] = {0: np.float32, 2: np.int32, 3: np.uint8, 4: np.int64, 7: np.int16, 9: np.int8, 10: np.float64}
 Step = Callable[[], object]
@@ -185,19 +186,6 @@ def compile_graph(graph: Graph) -> tuple[list[Step], dict[int, np.ndarray]]:
     for i in graph.outputs:
         b.array(i)
     return plan, b.arrays
-
-
-def copy_input(a: np.ndarray | None, tensor_index: int, value: np.ndarray) -> None:
-    """set_tensor: copy `value` into input array `a` (None: the tensor is not an input); like TFLite, the shape and
-    dtype must match exactly (ValueError)."""
-    if a is None:
-        raise ValueError(f"tensor {tensor_index} is not an input of the model")
-    if type(value) is not np.ndarray:
-        value = np.asarray(value)
-    if value.shape != a.shape or value.dtype != a.dtype:
-        raise ValueError(f"cannot set tensor {tensor_index}: got {value.dtype} {list(value.shape)}, "
-                         f"expected {a.dtype} {list(a.shape)}")
-    np.copyto(a, value)
 
 
 class Interpreter:

@@ -12,6 +12,8 @@ from .card import INPUT_ROLES, OUTPUT_ROLES, ModelCard
 from . import selfcheck
 from .interpreter import load_interpreter
 
+HISTORY_FRAMES = 128  # frames the history buffer holds beyond one window (0.64 s at the shipped models' 5 ms hop)
+
 
 class StepModel:
     def __init__(self, card: ModelCard, flex_delegate: str | None = None) -> None:
@@ -23,7 +25,10 @@ class StepModel:
         g = card.geometry
         self.kernel, self.stride = g.kernel, g.stride
         n_bins = card.frontend.n_bins
-        self._frames = np.zeros((g.kernel + 1024, n_bins), np.float32)  # frame history, compacted when full
+        # Frame history, compacted when full. HISTORY_FRAMES past one window, not more (issue 20): the buffer is
+        # touched whole within seconds (with 1024 frames, 0.4 MB a model stayed resident), while compacting moves
+        # less than one window of frames once per HISTORY_FRAMES frames.
+        self._frames = np.zeros((g.kernel + HISTORY_FRAMES, n_bins), np.float32)
         self.reset()
         selfcheck.verify(self)
 

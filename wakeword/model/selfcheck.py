@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from ..errors import ModelError
-from ..features import spectrogram
+from ..features import StreamingSpectrogram
 
 if TYPE_CHECKING:
     from .runner import StepModel
@@ -36,7 +36,11 @@ def fingerprint(model: "StepModel") -> list[float]:
     """The first VALUES_PER_STATE values of each GRU state after the test signal (the model is reset after)."""
     fe = model.card.frontend
     model.reset()
-    model.process_frames(spectrogram(test_signal(fe.sample_rate), fe))
+    # In 0.1 s pieces, as live audio comes: the same frames as one pass (the front end's streaming property),
+    # without one-second temporaries setting the process's peak memory at load (issue 20).
+    front, signal, piece = StreamingSpectrogram(fe), test_signal(fe.sample_rate), fe.sample_rate // 10
+    for start in range(0, len(signal), piece):
+        model.process_frames(front.process(signal[start:start + piece]))
     values = [float(v) for s in model.states for v in np.asarray(s).reshape(-1)[:VALUES_PER_STATE]]
     model.reset()
     return [round(v, 4) for v in values]
