@@ -79,17 +79,3 @@ def stage_keys(name: str, quick: bool) -> dict[str, str]:
 def test_shipped_recipes_keep_their_stage_keys(pinned_machine, run):
     name, quick = run.removesuffix("-quick"), run.endswith("-quick")
     assert stage_keys(name, quick) == EXPECTED[run]
-
-
-def test_accented_positives_add_to_the_positives_and_leave_the_rest(pinned_machine):
-    """`synthesis.accented_positives_per_voice` appends the MBROLA accented voices' positives; every other job
-    and clip set stays as it was."""
-    recipe = Recipe.load(RECIPES / "alexa.yaml")
-    before = {n: jobs for n, (_, jobs) in dataset.clip_stages(recipe, "cache").items()}
-    recipe.synthesis.accented_positives_per_voice = 2
-    after = {n: jobs for n, (_, jobs) in dataset.clip_stages(recipe, "cache").items()}
-    added = after["positives"][len(before["positives"]):]
-    assert after["positives"][:len(before["positives"])] == before["positives"]
-    assert len(added) == 2 * len(voices.MBROLA_ACCENTED)
-    assert {j.voice.name for j in added} == {f"mb-{m}-en" for m in voices.MBROLA_ACCENTED}
-    assert all(after[n] == before[n] for n in before if n != "positives")

@@ -18,7 +18,7 @@ from ..model.geometry import StepGeometry
 from .cache import PIPELINE_VERSION, Stage, stage_key
 from .data import backgrounds, clips, confusables, real_speech
 from .data.clips import ClipSet, Job, load_audio, save_audio
-from .data.voices import ENGINE_REVISIONS, MBROLA_ACCENTED, Voice, available_voices, speaks
+from .data.voices import ENGINE_REVISIONS, Voice, available_voices
 from .recipe import Recipe
 
 ClipStages = dict[str, tuple[Stage, list[Job]]]
@@ -49,11 +49,6 @@ def split_voices(recipe: Recipe, voices: list[Voice]) -> tuple[list[Voice], list
     return [v for v in voices if v.family not in held], [v for v in voices if v.family in held]
 
 
-def accented_voices(per_voice: int) -> list[Voice]:
-    """The MBROLA voices of other languages' speakers that speak here, where the recipe asks for their positives."""
-    return [v for v in (Voice("mbrola", f"mb-{m}-en") for m in MBROLA_ACCENTED) if per_voice and speaks(v)]
-
-
 def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False, announce: bool = False) -> ClipStages:
     """Every clip set a recipe synthesizes, as (stage, jobs) by name; the stage key is the exact job list, so a
     benchmark that asks for a recipe's held-out clips gets the very set its pipeline made (or none). Nothing is
@@ -82,10 +77,7 @@ def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False, anno
     sound_alikes = confusables.phrases(recipe.phrase_texts[0], lexicon, clips.phrase_words(recipe.phrase_texts, []),
                                        max(1, s.confusable_clips // 4), set_rng("confusables"), rhythm=s.rhythm_alikes)
     sets = {
-        "positives": (root, clips.phrase_jobs(train_voices, s.positives_per_voice, recipe.texts_for, set_rng("positives"))
-                      + clips.phrase_jobs(accented_voices(s.accented_positives_per_voice),
-                                          {"mbrola": s.accented_positives_per_voice}, recipe.texts_for,
-                                          set_rng("accented_positives"))),
+        "positives": (root, clips.phrase_jobs(train_voices, s.positives_per_voice, recipe.texts_for, set_rng("positives"))),
         "eval_positives": (root, clips.spread_jobs(eval_voices, recipe.texts_for, s.eval_positive_clips,
                                                    set_rng("eval_positives"))),
         "near_misses": (root, clips.spread_jobs(train_voices, recipe.near_misses or ["hey"], s.near_miss_clips,

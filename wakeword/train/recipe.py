@@ -32,9 +32,6 @@ class Synthesis:
     mining_sentence_clips: int = 4000  # fresh sentences that only the hard-negative mining sees
     eval_positive_clips: int = 240
     eval_sentence_clips: int = 1200
-    # positives per MBROLA voice of a native speaker of another language reading English (voices.MBROLA_ACCENTED):
-    # accents no English voice has; 0 keeps those voices unseen, for benchmarks/fresh_voices.py
-    accented_positives_per_voice: int = field(default=0, metadata={"key_at_default": False, "range": (0, 1000)})
 
 
 def _later(default: Any, lo: float | None = 0.0, hi: float | None = None) -> Any:

@@ -145,11 +145,6 @@ def _probe(voice: Voice) -> str | None:
     return None if len(audio) > 1000 and float(np.abs(audio).max()) > 1e-3 else "synthesized silence"
 
 
-def speaks(voice: Voice) -> bool:
-    """Whether `voice`'s engine is installed and the voice says "hello"."""
-    return _engine_present(voice.engine) and _probe(voice) is None
-
-
 def available_voices() -> list[Voice]:
     """Voices whose engine is installed and which actually speak (one probe per voice family)."""
     present = {e for e in {v.engine for v in all_voices()} if _engine_present(e)}
