@@ -5,6 +5,7 @@ clips are telephone calls: nothing above ~3.4 kHz. This scores one model's misse
 background alone (white, pink, brown noise, music, and white noise cut below 3.6 kHz or above 4 kHz) at several
 SNRs, on the real speakers' isolated clips and on the recipe's synthetic held-out clips full band and through the
 telephone channel, so that a loss in noise can be read as the speakers, the channel or the noise.
+(faint_noise.py asks the per-voice-family question on single clips; this one scores the benchmark's streams.)
 
     .venv/bin/python benchmarks/noise_kinds.py --model models/proxies/voyager.yaml \\
         --recipe recipes/proxies/voyager.yaml [--part dev] [--out FILE]
