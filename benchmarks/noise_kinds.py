@@ -32,8 +32,6 @@ from wakeword.train.data.clips import ClipSet
 from wakeword.train.dataset import clip_stages
 from wakeword.train.recipe import Recipe
 
-from real_speech import keyword_stream, phrase_words  # benchmarks/real_speech.py
-
 SNRS = (10, 20, 40)
 SEGMENT_S = 10
 
@@ -88,14 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine([card])
     _, music = backgrounds.split(backgrounds.music_tracks(Path(a.cache) / "downloads"), eval_fraction=0.3)
     parts = ("tuning", "training") if a.part == "dev" else ("test",)
-    words = phrase_words(card)
+    words = rs.transcript_words(card.phrase)
     real = [u for p in parts for u in rs.load(a.data, p) if u.keyword in words and u.span and u.isolated]
     results: dict = {"model": a.model, "detector": {"threshold": rule.threshold, "smoothing": rule.smoothing,
                                                      "patience": rule.patience},
                      "part": a.part, "snr": "audible speech RMS against the background's RMS", "sets": {}}
     if real:  # a phrase no real speaker says here (hey_ssafy, alexa) has only the synthetic sets
-        results["sets"]["real_isolated"] = frr_table(engine, card, rule, keyword_stream(real, np.random.default_rng(a.seed)),
-                                                     music, a.seed + 1)
+        stream = rs.keyword_stream(real, np.random.default_rng(a.seed))
+        results["sets"]["real_isolated"] = frr_table(engine, card, rule, stream, music, a.seed + 1)
     stage, _ = clip_stages(Recipe.load(a.recipe), a.cache)["eval_positives"]
     if not stage.done:
         raise SystemExit(f"the recipe's held-out clips are not in {a.cache}: run `wakeword train {a.recipe}` first")

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,6 @@ from wakeword import evaluation as ev
 from wakeword.detector import DetectorConfig
 from wakeword.engine import Engine
 from wakeword.model.card import ModelCard, bundled_dir
-from wakeword.audio.signal import SR, rms
 from wakeword.train.data import backgrounds
 from wakeword.train.data import real_speech as rs
 
@@ -52,23 +50,6 @@ PYMICRO_MODELS = {"alexa"}  # pymicro-wakeword's built-in models that share a na
 PEER_DETECTOR = dict(smoothing=1, patience=1, refractory_s=2.0)
 WUW_FIELDS = ("gender", "dialect", "phonetype")  # data.json's speaker fields
 TARGETS = [0.1, 0.5, 1.0]
-
-
-def phrase_words(card: ModelCard) -> set[str]:
-    """The words that identify the phrase in a transcript ("hey" alone is not the phrase)."""
-    return {w for w in re.findall(r"[a-z]+", card.phrase.lower()) if w != "hey"}
-
-
-def keyword_stream(utts: list[rs.Utterance], rng: np.random.Generator) -> ev.PositiveStream:
-    """Whole utterances 1.5-3 s apart, each at speech level 0.05 RMS; spans are their keyword times."""
-    parts, spans, pos = [np.zeros(int(1.5 * SR), np.float32)], [], int(1.5 * SR)
-    for u in utts:
-        audible = u.audio[np.abs(u.audio) > 1e-3]
-        a = u.audio / max(rms(audible) if len(audible) else 1.0, 1e-4)
-        parts += [a * 0.05, np.zeros(int(rng.uniform(1.5, 3.0) * SR), np.float32)]
-        spans.append((pos / SR + u.span[0], pos / SR + u.span[1]))
-        pos += len(a) + len(parts[-1])
-    return ev.PositiveStream(np.clip(np.concatenate(parts), -1, 1).astype(np.float32), spans)
 
 
 def negative_streams(negatives: list[np.ndarray], music: list[np.ndarray], seed: int) -> dict[str, list[np.ndarray]]:
@@ -129,7 +110,7 @@ def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarra
     (default: `utts`); at the card's detector settings, or at `rule` (another card's) where given."""
     engine = Engine([card])
     probs = lambda blocks: ev.probabilities(engine, blocks)[card.name]  # noqa: E731
-    words = phrase_words(card)
+    words = rs.transcript_words(card.phrase)
     negatives = rs.negatives(utts, words)
     base = DetectorConfig.from_card(rule or card.detector)
     streams = negative_streams(negatives, music, seed)
@@ -151,7 +132,7 @@ def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarra
         clips = clips_of[kind] = [u for u in said if u.isolated == isolated]
         if not clips:
             continue
-        stream = keyword_stream(clips, np.random.default_rng(seed + 1))
+        stream = rs.keyword_stream(clips, np.random.default_rng(seed + 1))
         for c, snr in CONDITIONS.items():
             audio = next(ev.with_noise([stream.audio], snr, music, np.random.default_rng(seed + 2)))
             positives[f"{kind}_{c}"] = (probs([audio]), stream.spans)

@@ -24,7 +24,8 @@ import numpy as np
 from scipy.signal import butter, resample_poly, sosfilt
 
 from ...audio.decode import decode
-from ...audio.signal import SR
+from ...audio.signal import SR, rms
+from ...evaluation import PositiveStream
 from .clips import load_audio, save_audio
 
 SPLIT_FILE = "real-speech-split.tsv"
@@ -118,6 +119,28 @@ def _read(path: Path) -> list[Utterance]:
     meta = json.loads(str(np.load(path)["meta"]))
     return [Utterance(**{**m, "span": tuple(m["span"]) if m["span"] else None}, audio=audio)
             for m, audio in zip(meta, load_audio(path))]
+
+
+def transcript_words(phrase: str) -> set[str]:
+    """The words that identify `phrase` in a transcript ("hey" alone is not the phrase)."""
+    return {w for w in re.findall(r"[a-z]+", phrase.lower()) if w != "hey"}
+
+
+def keyword_stream(utts: list[Utterance], rng: np.random.Generator) -> PositiveStream:
+    """Whole utterances 1.5-3 s apart, each at speech level 0.05 RMS; spans are their keyword times (every
+    utterance must have them: `span` set)."""
+    parts: list[np.ndarray] = [np.zeros(int(1.5 * SR), np.float32)]
+    spans: list[tuple[float, float]] = []
+    pos = int(1.5 * SR)
+    for u in utts:
+        if u.span is None:
+            raise ValueError(f"{u.path}: no keyword times")
+        audible = u.audio[np.abs(u.audio) > 1e-3]
+        a = u.audio / max(rms(audible) if len(audible) else 1.0, 1e-4)
+        parts += [a * 0.05, np.zeros(int(rng.uniform(1.5, 3.0) * SR), np.float32)]
+        spans.append((pos / SR + u.span[0], pos / SR + u.span[1]))
+        pos += len(a) + len(parts[-1])
+    return PositiveStream(np.clip(np.concatenate(parts), -1, 1).astype(np.float32), spans)
 
 
 def negatives(utts: list[Utterance], phrase_words: set[str]) -> list[np.ndarray]:
