@@ -14,8 +14,8 @@ a test can then check delivery across a broker restart without racing the publis
 of a mosquitto ACL file (`topic read wakeword/+/detected` ...) for anonymous clients; without it every topic is open.
 
 `paplay` into the null sink `virt_speaker` is heard on the source `virt_mic`, mixed with a noise floor of +-1 LSB, as
-a real microphone's is never all zeros (the daemon takes seconds of exact zeros for a removed source; with
-`noise_floor=False` what is played is heard bit-exact). Everything is started by the caller and torn down by PID;
+a real microphone's is never all zeros (the daemon takes seconds of exact zeros for a removed source).
+Everything is started by the caller and torn down by PID;
 `stop()` / `start()` on the same socket path simulate a microphone (or audio server) that vanishes and comes back;
 `unplug()` / `plug()` remove and restore the source `virt_mic` alone, as unplugging a USB microphone does: PulseAudio
 moves its streams to the fallback source `virt_silent` (a null source: digital silence) without any error.
@@ -189,9 +189,8 @@ _MIC_MODULE = ("module-remap-source", "master=virt_speaker.monitor", "source_nam
 
 
 class VirtualMic:
-    def __init__(self, keepalive_ms: int = 10, noise_floor: bool = True) -> None:
+    def __init__(self, keepalive_ms: int = 10) -> None:
         self.keepalive_ms = keepalive_ms
-        self.noise_floor = noise_floor
         for tool in ("pulseaudio", "pactl", "pacat", "paplay"):
             if not shutil.which(tool):
                 raise RuntimeError(f"{tool} missing: run script/setup --dev")
@@ -228,17 +227,13 @@ class VirtualMic:
         self._pactl("set-default-source", "virt_mic")
         # A permanent stream keeps the null sink rendering in small blocks (else the first ~2 s are lost); it
         # carries the noise floor.
-        source = []  # pacat reads stdin
-        if self.noise_floor:
-            self.noise = subprocess.Popen([sys.executable, "-c", _NOISE_FLOOR], stdout=subprocess.PIPE,
-                                          stderr=subprocess.DEVNULL)
-        else:
-            source = ["/dev/zero"]
+        self.noise = subprocess.Popen([sys.executable, "-c", _NOISE_FLOOR], stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL)
         self.keepalive = subprocess.Popen(["pacat", "--playback", "--raw", "--format=s16le", "--rate=16000", "--channels=1",
-                                           f"--latency-msec={self.keepalive_ms}", "-d", "virt_speaker", *source],
-                                          stdin=self.noise.stdout if self.noise else subprocess.DEVNULL,
-                                          env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if self.noise and self.noise.stdout:
+                                           f"--latency-msec={self.keepalive_ms}", "-d", "virt_speaker"],  # reads stdin
+                                          stdin=self.noise.stdout, env=self.env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL)
+        if self.noise.stdout:
             self.noise.stdout.close()  # pacat holds the pipe now
         time.sleep(0.1)
         self._pactl("suspend-sink", "virt_speaker", "1", check=False)
@@ -278,14 +273,13 @@ class VirtualMic:
 
 
 @contextmanager
-def virtual_microphone(keepalive_ms: int = 10, noise_floor: bool = True):
+def virtual_microphone(keepalive_ms: int = 10):
     """A running virtual microphone for the `with` block; yields the VirtualMic (`.env`, `.play()`, `.stop()`,
     `.start()`, `.unplug()`, `.plug()`).
 
     `keepalive_ms` is the latency of the permanent "speaker" stream, which sets how often the null sink pushes
-    audio to every recording client (benchmarks/live.py); `noise_floor=False`: the microphone hears exact zeros
-    between plays, and what is played bit-exact."""
-    mic = VirtualMic(keepalive_ms, noise_floor)
+    audio to every recording client (benchmarks/live.py)."""
+    mic = VirtualMic(keepalive_ms)
     try:
         mic.start()
         yield mic
