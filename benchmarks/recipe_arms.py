@@ -6,8 +6,9 @@
 Each file is `benchmarks/real_speech.py --part dev` (decisions) or `--part test` (reported figures) run on one
 draw's card. A row gives the card's false accepts and real-speaker misses, the misses at fixed thresholds from the
 sweep, and the misses at matched false accepts (`at_matched_fa`); the arm's mean and spread over its draws follow.
-A fixed threshold favours the draw whose scores run higher: a draw that raises fewer false accepts at 0.97 also
-misses more there, so only the matched figures tell a better model from a more cautious one. An option is adopted only when its gain is larger than the spread between draws of one arm.
+At one fixed threshold a draw whose scores run lower raises fewer false accepts and misses more, so only the
+matched figures tell a better model from a more cautious one. An option is adopted only when its gain is larger
+than the spread between draws of one arm.
 `--arms-from` takes the draws of arms scored before (an earlier `--out` file, the same code and data for them),
 so a new option is set beside the baseline's draws without retraining them.
 """
