@@ -24,7 +24,7 @@ import numpy as np
 from scipy.signal import butter, resample_poly, sosfilt
 
 from ...audio.decode import decode
-from ...audio.signal import SR, rms
+from ...audio.signal import SR, audible_rms
 from ...evaluation import PositiveStream
 from .clips import load_audio, save_audio
 
@@ -135,8 +135,7 @@ def keyword_stream(utts: list[Utterance], rng: np.random.Generator) -> PositiveS
     for u in utts:
         if u.span is None:
             raise ValueError(f"{u.path}: no keyword times")
-        audible = u.audio[np.abs(u.audio) > 1e-3]
-        a = u.audio / max(rms(audible) if len(audible) else 1.0, 1e-4)
+        a = u.audio / max(audible_rms(u.audio), 1e-4)
         parts += [a * 0.05, np.zeros(int(rng.uniform(1.5, 3.0) * SR), np.float32)]
         spans.append((pos / SR + u.span[0], pos / SR + u.span[1]))
         pos += len(a) + len(parts[-1])
