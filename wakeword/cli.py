@@ -119,8 +119,7 @@ def cmd_info(args) -> int:
         it = m.interpreter
         infos.append({
             "name": card.name, "phrase": card.phrase, "version": card.version, "license": card.license,
-            "model": str(card.model_path), "card": str(card.card_path), "features": card.frontend.features,
-            "interpreter": m.backend,
+            "model": str(card.model_path), "card": str(card.card_path), "interpreter": m.backend,
             "flex_ops": sorted(m.flex_ops),
             "inputs": [{"name": d["name"], "shape": [int(v) for v in d["shape"]], "dtype": str(d["dtype"].__name__)}
                        for d in it.get_input_details()],
@@ -134,8 +133,7 @@ def cmd_info(args) -> int:
         for i in infos:
             note = f" ({NOTES[i['interpreter']]})" if i["interpreter"] in NOTES else ""
             print(f"{i['name']} ({i['phrase']!r}, v{i['version']}, {i['license']})\n  model: {i['model']}"
-                  f"\n  features: {i['features']}\n  interpreter: {i['interpreter']}{note}"
-                  f"\n  flex ops: {', '.join(i['flex_ops']) or 'none'}")
+                  f"\n  interpreter: {i['interpreter']}{note}\n  flex ops: {', '.join(i['flex_ops']) or 'none'}")
             for kind in ("inputs", "outputs"):
                 for t in i[kind]:
                     print(f"  {kind[:-1]:6} {t['name']} {t['shape']} {t['dtype']}")

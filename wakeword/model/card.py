@@ -16,7 +16,7 @@ import yaml
 from ..audio.resample import MAX_RATE, MIN_RATE
 from ..detector import DetectorConfig
 from ..errors import ModelError, WakewordError
-from ..features import LOG_POWER, PCEN, FrontEndConfig
+from ..features import FrontEndConfig
 from .geometry import StepGeometry
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent.parent / "models"
@@ -118,11 +118,7 @@ class ModelCard:
         fe = need("frontend")
         st = need("step")
         try:
-            features = fe.get("features", LOG_POWER)
-            if features not in (LOG_POWER, PCEN):
-                raise ValueError(f"frontend.features is {features!r}, not {LOG_POWER!r} or {PCEN!r}")
-            frontend = FrontEndConfig(int(fe["sample_rate"]), int(fe["n_fft"]), int(fe["hop"]), float(fe["log_floor"]),
-                                      pcen=features == PCEN)
+            frontend = FrontEndConfig(int(fe["sample_rate"]), int(fe["n_fft"]), int(fe["hop"]), float(fe["log_floor"]))
             geometry = StepGeometry(frontend, int(st["kernel"]), int(st["stride"]))
         except (KeyError, TypeError, ValueError) as e:
             raise ModelError(f"{card_path}: bad frontend/step section ({e})") from None

@@ -10,24 +10,19 @@ from ..features import FrontEndConfig
 from ..model.card import ModelCard
 from ..model import selfcheck
 from ..model.geometry import SEED, StepGeometry
-from .recipe import Mixing, Recipe
+from .recipe import Recipe
 
 SHAPES = SEED.tensor_shapes
 
 
-def frontend(mixing: Mixing) -> FrontEndConfig:
-    """The front end a recipe's windows are turned into features with (`mixing.pcen`)."""
-    return FrontEndConfig(pcen=mixing.pcen)
-
-
-def step_card(model_path: Path, tensors: dict[str, str], name: str, fe: FrontEndConfig) -> ModelCard:
+def step_card(model_path: Path, tensors: dict[str, str], name: str) -> ModelCard:
     """An in-memory card for a step model that is not installed yet, so the runtime can run it (evaluation,
     mining). `tensors` maps the card roles to the model's tensor names (export.signature_tensors)."""
+    fe = FrontEndConfig()
     return ModelCard.from_dict({
         "name": name, "phrase": name, "model_file": model_path.name,
         "tensors": {role: {"name": tensors[role], "shape": shape} for role, shape in SHAPES.items()},
-        "frontend": {"sample_rate": fe.sample_rate, "n_fft": fe.n_fft, "hop": fe.hop, "log_floor": fe.log_floor,
-                     "features": fe.features},
+        "frontend": {"sample_rate": fe.sample_rate, "n_fft": fe.n_fft, "hop": fe.hop, "log_floor": fe.log_floor},
         "step": {"kernel": StepGeometry().kernel, "stride": StepGeometry().stride},
     }, model_path.with_suffix(".yaml"))
 
@@ -42,7 +37,7 @@ def _recipe_ref(recipe: Recipe) -> str:
 def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, variant: str, shipped: bool) -> None:
     """Card for one exported variant (`model` float32, `model_int8`); the shipped one is named after the recipe."""
     export = json.loads((export_dir / "export.json").read_text())
-    fe, g = frontend(recipe.mixing), StepGeometry()
+    fe, g = FrontEndConfig(), StepGeometry()
     tensors = export[variant]["tensors"]
     name = path.stem
     card = {
@@ -56,7 +51,7 @@ def write_card(path: Path, recipe: Recipe, export_dir: Path, results: dict, vari
                         f"GRU({SEED.units}), per-step Dense(1, sigmoid); "
                         "streaming step model with explicit GRU states, BatchNorm folded, builtin ops only",
         "frontend": {"sample_rate": fe.sample_rate, "n_fft": fe.n_fft, "hop": fe.hop, "log_floor": fe.log_floor,
-                     "window": "hann (periodic)", "features": fe.features},
+                     "window": "hann (periodic)", "features": "log10 power"},
         "step": {"kernel": g.kernel, "stride": g.stride, "seconds": g.step_seconds},
         "tensors": {role: {"name": tensors[role], "shape": SHAPES[role]} for role in SHAPES},
         "detector": results["detector"],

@@ -16,7 +16,6 @@ import numpy as np
 
 from ..model.geometry import StepGeometry
 from .cache import PIPELINE_VERSION, Stage, stage_key
-from .card_writer import frontend
 from .data import backgrounds, clips, confusables, real_speech
 from .data.clips import ClipSet, Job, load_audio, save_audio
 from .data.voices import ENGINE_REVISIONS, Voice, available_voices
@@ -161,7 +160,7 @@ def mix_windows(dirpath: Path, recipe: Recipe, load: Loader, backgrounds_dir: Pa
                   real_speech=load_audio(backgrounds_dir / "real_train.npz") + real_negatives(recipe, "training"),
                   music=load_audio(backgrounds_dir / "music_train.npz"),
                   irs=backgrounds.impulse_responses(np.random.default_rng(seed)))
-    x, y, d = make_features(src, recipe.mixing, StepGeometry(frontend(recipe.mixing)), n_pos, n_neg, seed + 1)
+    x, y, d = make_features(src, recipe.mixing, StepGeometry(), n_pos, n_neg, seed + 1)
     dirpath.mkdir(parents=True, exist_ok=True)
     for name, a in (("x", x), ("y", y), ("d", d)):
         np.save(dirpath / f"{name}.npy", a)

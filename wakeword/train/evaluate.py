@@ -23,10 +23,9 @@ from ..audio.signal import SR, background, normalize, rms
 from ..detector import DetectorConfig
 from ..engine import Engine
 from ..model.card import ModelCard
-from .card_writer import frontend, step_card
+from .card_writer import step_card
 from .data.clips import load_audio
 from .data.voices import Voice
-from .recipe import Recipe
 
 BASE = DetectorConfig(threshold=0.5, smoothing=3, patience=2, refractory_s=2.0)
 DEFAULT_TARGET = 0.5  # FA/h whose operating point becomes the card's default threshold
@@ -36,10 +35,10 @@ DEFAULT_TARGET = 0.5  # FA/h whose operating point becomes the card's default th
 DETECTOR_GRID = [(1, 1), (2, 1), (3, 2)]
 
 
-def exported_card(export_dir: Path, recipe: Recipe, variant: str) -> ModelCard:
+def exported_card(export_dir: Path, name: str, variant: str) -> ModelCard:
     """A card for an exported (not yet installed) step model, so evaluation runs it through the runtime."""
     export = json.loads((export_dir / "export.json").read_text())
-    return step_card(export_dir / f"{variant}.tflite", export[variant]["tensors"], recipe.name, frontend(recipe.mixing))
+    return step_card(export_dir / f"{variant}.tflite", export[variant]["tensors"], name)
 
 
 def deal_indices(n: int, rng: np.random.Generator) -> Iterator[int]:
@@ -70,11 +69,11 @@ def negative_blocks(hours: float, speech: list[np.ndarray], noise_pool: list[np.
         yield normalize(sp + bg * 10 ** (-rng.uniform(5, 25) / 20) if speech else bg)
 
 
-def evaluate_recipe(recipe: Recipe, export_dir: Path, variant: str, pos_clips: list[np.ndarray], sentences: list[np.ndarray],
+def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.ndarray], sentences: list[np.ndarray],
                     bg_dir: Path, out_dir: Path, pos_voices: list[str] | None = None,
                     real_tuning: Sequence[np.ndarray] = ()) -> dict:
     """The evaluate stage: the exported `variant` through the runtime Engine."""
-    card = exported_card(export_dir, recipe, variant)
+    card = exported_card(export_dir, recipe.name, variant)
     engine = Engine([card], detector=asdict(BASE))
     return evaluate_scores(recipe, card, lambda blocks: ev.probabilities(engine, blocks)[recipe.name], pos_clips,
                            sentences, bg_dir, out_dir, pos_voices, list(real_tuning))
@@ -185,7 +184,7 @@ def _example_plot(path: Path, stream: ev.PositiveStream, probs: np.ndarray, card
     from ..features import spectrogram
 
     start, end = stream.spans[0][0] - 1.0, stream.spans[min(2, len(stream.spans) - 1)][1] + 1.5
-    spec = spectrogram(stream.audio[int(start * SR):int(end * SR)], card.frontend)
+    spec = spectrogram(stream.audio[int(start * SR):int(end * SR)])
     t = card.geometry.step_end_times(len(probs))
     sel = (t >= start) & (t <= end)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)

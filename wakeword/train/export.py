@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..features import FrontEndConfig
 from ..model.flatbuffer import flex_ops
 from ..model.geometry import SEED
 from ..model.runner import StepModel
@@ -128,7 +127,7 @@ def signature_tensors(model_bytes: bytes) -> dict[str, str]:
 def max_step_error(path: Path, tensors: dict[str, str], features: np.ndarray, reference: np.ndarray) -> float:
     """max |p_step - p_keras| of the step model at `path`, run by the runtime's StepModel over each feature
     sequence in `features` (the Keras model's per-step probabilities are `reference`)."""
-    model = StepModel(step_card(path, tensors, path.stem, FrontEndConfig()))  # fed features: any front end
+    model = StepModel(step_card(path, tensors, path.stem))
     worst = 0.0
     for seq, ref in zip(features, reference):
         model.reset()

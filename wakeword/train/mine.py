@@ -21,19 +21,19 @@ from ..audio.signal import SR
 from ..engine import Engine
 from ..features import spectrogram
 from ..model.card import ModelCard
-from .card_writer import frontend, step_card
+from .card_writer import step_card
 from .evaluate import negative_blocks
 from .export import convert, fold_weights, signature_tensors
 from .recipe import Mining, Mixing
 
 
-def scorer_card(keras_path: Path, out_dir: Path, mixing: Mixing) -> ModelCard:
+def scorer_card(keras_path: Path, out_dir: Path) -> ModelCard:
     """The int8 step model of a Keras checkpoint, with a card, for scoring through the runtime."""
     import keras
 
     data = convert(fold_weights(keras.models.load_model(keras_path, compile=False)), quantize=True)
     (out_dir / "scorer.tflite").write_bytes(data)
-    return step_card(out_dir / "scorer.tflite", signature_tensors(data), "scorer", frontend(mixing))
+    return step_card(out_dir / "scorer.tflite", signature_tensors(data), "scorer")
 
 
 def peaks(probs: np.ndarray, min_prob: float) -> list[int]:
@@ -47,7 +47,7 @@ def peaks(probs: np.ndarray, min_prob: float) -> list[int]:
 
 def mine(keras_path: Path, out_dir: Path, cfg: Mining, speech: list[np.ndarray], music: list[np.ndarray], mixing: Mixing,
          seed: int) -> None:
-    card = scorer_card(keras_path, out_dir, mixing)
+    card = scorer_card(keras_path, out_dir)
     engine = Engine([card])
     geom = card.geometry
     rng = np.random.default_rng(seed)

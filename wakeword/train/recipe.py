@@ -75,7 +75,6 @@ class Mixing:
     background_speech_gain: tuple[float, float] = _later((0.3, 1.0), 0, 1)  # of each babble or real-speech clip
     # share of windows (positive and negative alike) passed through a telephone channel (data/real_speech.telephone)
     telephone: float = _later(0.0, 0, 1)
-    pcen: bool = _later(False)  # features: PCEN instead of log10 power (features.py; the card says which)
 
 
 @dataclass
