@@ -287,18 +287,3 @@ def test_a_bad_recipe_is_one_line_naming_the_key(tmp_path):
     with pytest.raises(SystemExit) as e:
         main([str(bad)])
     assert "epochz" in str(e.value) and "\n" not in str(e.value)
-
-
-def test_real_context_puts_real_voices_beside_the_phrase_and_is_inert_at_zero():
-    from wakeword.train.data.mixing import Sources, context_clip
-    from wakeword.train.recipe import Mixing
-
-    synthetic, real = np.zeros(10, np.float32), np.ones(10, np.float32)
-    src = Sources(positives=[], near_misses=[], sentences=[synthetic], real_speech=[real], music=[], irs=[])
-    picks = [context_clip(src, np.random.default_rng(i), Mixing(real_context=0.5))[0] for i in range(200)]
-    assert 70 < sum(picks) < 130  # about half of the sentences beside a phrase are real speech
-    assert context_clip(src, np.random.default_rng(0), Mixing(real_context=1.0))[0] == 1.0
-    rng, untouched = np.random.default_rng(7), np.random.default_rng(7)
-    assert context_clip(src, rng, Mixing())[0] == 0.0
-    untouched.integers(1)  # the sentence pick: at its default the option draws nothing more (the windows stay as they were)
-    assert rng.random() == untouched.random()

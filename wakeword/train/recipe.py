@@ -67,9 +67,6 @@ class Mixing:
     preamble: float = _later(0.2, 0, 1)  # share of positives preceded by a sentence
     preamble_gap_s: tuple[float, float] = _later((0.1, 0.5))
     speech_gain: tuple[float, float] = _later((0.5, 1.0), 0, 1)  # of every sentence and negative clip
-    # share of a positive's preamble and command sentences taken from the real speech: real voices beside the phrase,
-    # so that "a real voice" cannot stand for "not the phrase" (the real speech is otherwise only in negatives)
-    real_context: float = _later(0.0, 0, 1)
     # the speech of negative windows: how many clips (one drawn from the list) from which pool (near-misses,
     # sentences, real speech: weights of those that are not empty)
     negative_clips: tuple[int, ...] = _later((0, 1, 1, 2, 2, 3))

@@ -97,14 +97,6 @@ def place(dst: np.ndarray, clip: np.ndarray, offset: int, gain: float) -> None:
         dst[a:b] += clip[a - offset:b - offset] * gain
 
 
-def context_clip(src: Sources, rng: np.random.Generator, cfg: Mixing) -> np.ndarray:
-    """A sentence said before or after a phrase: real speech at `real_context`'s share, else synthetic."""
-    pool = src.sentences
-    if cfg.real_context and src.real_speech and rng.random() < cfg.real_context:
-        pool = src.real_speech
-    return pool[rng.integers(len(pool))]
-
-
 def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, rng: np.random.Generator
                 ) -> tuple[np.ndarray, np.ndarray, Domain]:
     """One window of audio, its per-step labels and the source of its foreground speech."""
@@ -120,10 +112,10 @@ def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, r
         ends = geom.step_end_times(len(labels))
         labels[(ends >= t_end) & (ends <= t_end + cfg.label_s)] = 1.0
         if rng.random() < cfg.command and src.sentences:  # "hey saffy, turn on the lights"
-            s, _ = augment_speech(context_clip(src, rng, cfg), rng, src.irs, cfg)
+            s, _ = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs, cfg)
             place(speech, s, end_at + int(rng.uniform(*cfg.command_gap_s) * SR), rng.uniform(*cfg.speech_gain))
         if rng.random() < cfg.preamble and src.sentences:
-            s, s_end = augment_speech(context_clip(src, rng, cfg), rng, src.irs, cfg)
+            s, s_end = augment_speech(src.sentences[rng.integers(len(src.sentences))], rng, src.irs, cfg)
             place(speech, s, end_at - end - s_end - int(rng.uniform(*cfg.preamble_gap_s) * SR),
                   rng.uniform(*cfg.speech_gain))
     else:
