@@ -18,7 +18,6 @@ from ..model.geometry import StepGeometry
 from .cache import PIPELINE_VERSION, Stage, stage_key
 from .data import backgrounds, clips, confusables, real_speech
 from .data.clips import ClipSet, Job, load_audio, save_audio
-from .data.neural_voices import KOKORO_EN_STYLES
 from .data.voices import ENGINE_REVISIONS, Voice, available_voices
 from .recipe import Recipe
 
@@ -54,7 +53,7 @@ def clip_stages(recipe: Recipe, cache_dir: str | Path, quick: bool = False, anno
     """Every clip set a recipe synthesizes, as (stage, jobs) by name; the stage key is the exact job list, so a
     benchmark that asks for a recipe's held-out clips gets the very set its pipeline made (or none). Nothing is
     synthesized here (beyond one probe per voice family, `available_voices`)."""
-    voices = [v for v in available_voices() if recipe.synthesis.kokoro_english or v.name not in KOKORO_EN_STYLES]
+    voices = available_voices()
     if not voices:
         raise SystemExit("no TTS voice is usable: run script/install-voices")
     train_voices, eval_voices = split_voices(recipe, voices)

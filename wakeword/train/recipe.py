@@ -32,8 +32,6 @@ class Synthesis:
     mining_sentence_clips: int = 4000  # fresh sentences that only the hard-negative mining sees
     eval_positive_clips: int = 240
     eval_sentence_clips: int = 1200
-    # Kokoro's 28 English styles (script/install-kokoro-voices) as training voices; off: its five Japanese ones only
-    kokoro_english: bool = field(default=False, metadata={"key_at_default": False})
 
 
 def _later(default: Any, lo: float | None = 0.0, hi: float | None = None) -> Any:

@@ -5,11 +5,8 @@
   styles those wheels carry (four female, one male). They are Japanese speakers' styles; fed English phonemes
   they speak English with an accent, which is what the held-out and fresh-voice checks say the model lacks:
   voices unlike the training ones. 24 kHz.
-  Its 28 English styles (American and British, female and male: `af_*`, `am_*`, `bf_*`, `bm_*`) come from the npm
-  package kokoro-js (script/install-kokoro-voices), which carries the style vectors but not the model; a recipe
-  takes them with `synthesis.kokoro_english`.
-  Each clip blends in up to 40 % of another style of the same group (Japanese or English), so no two clips of a
-  voice share one speaker point.
+  Each clip blends in up to 40 % of another of these styles, so no two clips of a voice share one speaker point.
+  (Kokoro's 28 English styles, from the npm package kokoro-js, trained no better: benchmarks/RESULTS.md.)
 - hibari: the one voice bundled in `hibari-tts` (Apache-2.0), a small model distilled from Kokoro's American
   female `af_heart`; its pitch track is exposed, so `Prosody.pitch` really moves it. 24 kHz.
 
@@ -24,15 +21,11 @@ import hashlib
 import importlib.resources as resources
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 KOKORO_STYLES = ["jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"]
-KOKORO_EN_STYLES = [f"af_{n}" for n in "alloy aoede bella heart jessica kore nicole nova river sarah sky".split()] + \
-    [f"am_{n}" for n in "adam echo eric fenrir liam michael onyx puck santa".split()] + \
-    [f"bf_{n}" for n in "alice emma isabella lily".split()] + [f"bm_{n}" for n in "daniel fable george lewis".split()]
 KOKORO_SR = HIBARI_SR = 24000
 _KOKORO_PARTS = 4
 
@@ -93,35 +86,16 @@ def _kokoro() -> tuple[Any, dict[str, int], dict[str, np.ndarray]]:
     return _session(blob), vocab, styles
 
 
-def kokoro_en_dir() -> Path:
-    return Path(os.environ.get("WAKEWORD_VOICE_DATA", Path.home() / ".local/share/wakeword")) / "kokoro-js-1.2.1"
-
-
-@functools.lru_cache(maxsize=None)
-def _english_style(name: str) -> np.ndarray:
-    """One English style (510 token lengths x 1 x 256 float32, as kokoro-js stores it)."""
-    path = kokoro_en_dir() / f"{name}.bin"
-    if not path.exists():
-        raise OSError(f"kokoro: the English style {name} is not installed: run script/install-kokoro-voices")
-    style = np.fromfile(path, np.float32)
-    if style.size != 510 * 256:
-        raise OSError(f"kokoro: {path} is corrupted: run script/install-kokoro-voices again")
-    return style.reshape(510, 1, 256)
-
-
 def kokoro(name: str, text: str, rate: float, seed: int) -> tuple[np.ndarray, int]:
     session, vocab, styles = _kokoro()
     rng = np.random.default_rng(seed)
-    english = name in KOKORO_EN_STYLES
-    british = bool(rng.integers(2))  # the Japanese styles read either lexicon; an English one reads its own
-    phonemes = _g2p(name.startswith("b") if english else british)(text)
+    phonemes = _g2p(bool(rng.integers(2)))(text)  # the Japanese styles read either lexicon
     tokens = [vocab[c] for c in phonemes if c in vocab][:500]
     if not tokens:
         raise ValueError(f"kokoro: no phonemes for {text!r}")
-    group, style_of = (KOKORO_EN_STYLES, _english_style) if english else (KOKORO_STYLES, styles.__getitem__)
-    other = style_of(str(rng.choice([s for s in group if s != name])))
+    other = styles[str(rng.choice([s for s in KOKORO_STYLES if s != name]))]
     w = float(rng.uniform(0.0, 0.4))
-    style = ((1 - w) * style_of(name) + w * other)[len(tokens) - 1].reshape(1, -1).astype(np.float32)
+    style = ((1 - w) * styles[name] + w * other)[len(tokens) - 1].reshape(1, -1).astype(np.float32)
     out = session.run(None, {"tokens": np.array([[0, *tokens, 0]], np.int64), "style": style,
                              "speed": np.array([rate], np.float32)})[0]
     return np.asarray(out, np.float32).ravel(), KOKORO_SR

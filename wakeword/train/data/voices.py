@@ -31,7 +31,7 @@ FESTIVAL = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
 RHVOICE = ["alan", "bdl", "clb", "slt", "evgeniy-eng", "lyubov"]
 PICO = ["en-US", "en-GB"]
 PIPER = ["en_US-joe-medium"]
-KOKORO = neural_voices.KOKORO_STYLES + neural_voices.KOKORO_EN_STYLES
+KOKORO = neural_voices.KOKORO_STYLES
 HIBARI = ["heart"]
 NEURAL = ("piper", "kokoro", "hibari")  # run in-process from wheels of the train extra (neural_voices.py)
 # Bumped when an engine's rendering of the same job changes, so clip sets made with the old one are redone
