@@ -156,6 +156,21 @@ def test_frequency_warp_moves_formants_and_keeps_the_shape():
     assert np.all(y[1, 1:] == y[1, :1])  # every frame warped alike
 
 
+def test_channel_colour_is_one_smooth_bounded_curve_per_window():
+    from wakeword.train.fit import colour_channel
+
+    x = np.random.default_rng(1).normal(-4, 1, (200, 5, 101)).astype(np.float32)
+    y = colour_channel(x, np.random.default_rng(2), 15.0)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    added = (y - x) * 10  # dB
+    np.testing.assert_allclose(added, added[:, :1, :].repeat(5, axis=1), atol=1e-4)  # every frame alike
+    curve = added[:, 0, :]
+    assert np.abs(curve).max() <= 15 / 2 + 3 * 15 / 5 + 1e-3  # tilt ± half the range, ripples ± a fifth each
+    tilt = curve[:, -1] - curve[:, 0] - (curve[:, -1] - curve[:, 0]).mean()
+    assert tilt.std() > 5  # windows differ: a new curve per window
+    assert np.abs(np.diff(curve, axis=1)).max() < 1.0  # smooth: under 1 dB between neighbouring bins
+
+
 def test_evaluation_deals_its_negative_clips_every_one_once_before_any_twice():
     from itertools import islice
 
@@ -173,7 +188,7 @@ def test_new_options_at_their_default_keep_cached_stages_valid():
     from wakeword.train.recipe import Training
 
     plain = stage_key("train", Training())
-    later = {"freq_warp": 0.1, "run": 1, "domain_adversarial": 0.3}  # options added later
+    later = {"freq_warp": 0.1, "run": 1, "domain_adversarial": 0.3, "channel_eq": 15}  # options added later
     assert stage_key("train", Training(**{k: getattr(Training(), k) for k in later})) == plain  # at their default
     for k, v in later.items():
         assert stage_key("train", Training(**{k: v})) != plain, k

@@ -34,6 +34,17 @@ def warp_frequencies(x: np.ndarray, factors: np.ndarray) -> np.ndarray:
     return out
 
 
+def colour_channel(x: np.ndarray, rng: np.random.Generator, max_db: float) -> np.ndarray:
+    """A random channel on log10-power spectrograms (batch, frames, bins): each window gets a tilt of up to
+    ± max_db from the bottom bin to the top one and three cosine ripples of up to ± max_db / 5, one smooth curve
+    added to every frame. Scored on real speakers, the model shown the same clips pre-emphasized missed three
+    times as many: real microphones and lines tilt the spectrum, the synthetic clips hardly do."""
+    u = np.linspace(0.0, 1.0, x.shape[-1])
+    tilt = rng.uniform(-max_db, max_db, (len(x), 1)) * (u - 0.5)
+    ripple = rng.uniform(-max_db / 5, max_db / 5, (len(x), 3)) @ np.cos(np.pi * np.arange(1, 4)[:, None] * u)
+    return x + ((tilt + ripple) / 10.0).astype(x.dtype)[:, None, :]  # dB → log10 power
+
+
 def step_loss(y_true, y_pred):
     """Per-step binary cross-entropy, averaged per window: every step of a window is labelled (mixing.make_window)."""
     import keras
@@ -86,6 +97,8 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
             yb = np.stack([ys[owner[j]][local[j]] for j in sel])[..., None]
             if self.shuffle and cfg.freq_warp:
                 xb = warp_frequencies(xb, self.rng.uniform(1 - cfg.freq_warp, 1 + cfg.freq_warp, len(xb)))
+            if self.shuffle and cfg.channel_eq:
+                xb = colour_channel(xb, self.rng, cfg.channel_eq)
             if real_weight is not None:
                 return xb, (yb, np.array([ds[owner[j]][local[j]] for j in sel])[:, None])
             return xb, yb
