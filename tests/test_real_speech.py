@@ -39,6 +39,7 @@ def test_parts_are_disjoint_by_speaker_and_read_every_described_file(real_speech
     cached = rs.load(real_speech_dir, "test", tmp_path)  # read back from the cache: the very same samples, so
     assert [u.path for u in cached] == [u.path for u in test]  # a first run scores what every later one does
     assert all(np.array_equal(a.audio, b.audio) for a, b in zip(cached, test))
+    assert sorted(f.name.split("-")[0] for f in tmp_path.iterdir()) == sorted(rs.PARTS)  # one whole file a part
 
 
 def test_negatives_leave_out_every_utterance_that_says_the_phrase(real_speech_dir, tmp_path):

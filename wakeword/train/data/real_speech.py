@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,9 @@ def load(data_dir: str | Path, part: str, cache_dir: str | Path = ".cache/real_s
     out = [_utterance(data_dir, r, wuw) for r in rows
            if not r["path"].startswith("wuw-corpus-ii/") or r["path"].removeprefix("wuw-corpus-ii/") in wuw]
     cached.parent.mkdir(parents=True, exist_ok=True)
-    _write(cached, out)
+    partial = cached.with_name(f"{cached.stem}.{os.getpid()}.partial.npz")
+    _write(partial, out)
+    os.replace(partial, cached)  # whole or absent: benchmarks run side by side read it while another writes it
     return _read(cached)  # as every later call reads it (16-bit): the first run's figures equal the next ones'
 
 
