@@ -85,8 +85,9 @@ class Training:
     dropout: float = _bounded(0.5, 0, 1)
     # each training window's frequency axis is scaled by a factor in 1 ± freq_warp (VTLP, fit.warp_frequencies)
     freq_warp: float = field(default=0.0, metadata={"key_at_default": False})
-    # each training window's spectrum tilted and coloured by a random smooth curve of up to ± channel_eq dB
-    # (fit.colour_channel): microphones and phone lines differ in tilt, and the model must not care
+    # each training window's spectrum coloured by a random smooth curve, new every epoch: a tilt of up to
+    # ± channel_eq dB between the band's ends and ripples of a fifth of that (fit.colour_channel): microphones and
+    # phone lines differ in tilt, and the model must not care
     channel_eq: float = _later(0.0, 0, 40)
     # strength of the synthetic-vs-real adversary's reversed gradient (adversary.py); 0: no adversary
     domain_adversarial: float = _later(0.0, 0, 10)
