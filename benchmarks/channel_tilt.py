@@ -24,6 +24,7 @@ from wakeword import evaluation as ev
 from wakeword.audio.signal import audible_rms
 from wakeword.detector import DetectorConfig
 from wakeword.engine import Engine
+from wakeword.errors import WakewordError
 from wakeword.model.card import ModelCard
 from wakeword.train.data import real_speech as rs
 
@@ -56,23 +57,27 @@ def main(argv: list[str] | None = None) -> int:
         utts = [u for p in parts for u in rs.load(a.data, p)]
         cards = [ModelCard.load(m) for m in a.model]
         rule_card = ModelCard.load(a.detector_from) if a.detector_from else None
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, WakewordError) as e:
         raise SystemExit(f"channel_tilt: {e}") from None
+    streams: dict[str, tuple[ev.PositiveStream, dict[str, np.ndarray]]] = {}  # by phrase: models of one share them
     results = {}
     for path, card in zip(a.model, cards):
-        words = rs.transcript_words(card.phrase)
-        clips = [u for u in utts if u.keyword in words and u.span and u.isolated]
-        if not clips:
-            raise SystemExit(f"channel_tilt: no real speaker says {card.phrase!r} in the {a.part} half")
-        stream = rs.keyword_stream(clips, np.random.default_rng(a.seed))
+        if card.phrase not in streams:
+            words = rs.transcript_words(card.phrase)
+            clips = [u for u in utts if u.keyword in words and u.span and u.isolated]
+            if not clips:
+                raise SystemExit(f"channel_tilt: no real speaker says {card.phrase!r} in the {a.part} half")
+            stream = rs.keyword_stream(clips, np.random.default_rng(a.seed))
+            streams[card.phrase] = stream, channel_streams(stream)
+        stream, channels = streams[card.phrase]
         rule = DetectorConfig.from_card((rule_card or card).detector)
         engine = Engine([card])
         row = {}
-        for name, audio in channel_streams(stream).items():
+        for name, audio in channels.items():
             probs = ev.probabilities(engine, [audio])[card.name]
             hits, _ = ev.score_positives(ev.event_times(probs, rule, card.geometry), stream.spans)
             row[name] = round(1 - hits / len(stream.spans), 4)
-        results[path] = {"clips": len(clips), "frr": row}
+        results[path] = {"clips": len(stream.spans), "frr": row}
         print(path, row, flush=True)
     out = Path(a.out or f"benchmarks/results/channel_tilt_{a.part}.json")
     out.write_text(json.dumps({"part": a.part, "detector": a.detector_from or "each card's own",
