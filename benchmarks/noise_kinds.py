@@ -25,6 +25,7 @@ from wakeword import evaluation as ev
 from wakeword.audio.signal import SR, audible_rms, colored_noise, excerpt, rms
 from wakeword.detector import DetectorConfig
 from wakeword.engine import Engine
+from wakeword.errors import WakewordError
 from wakeword.model.card import ModelCard
 from wakeword.train.data import backgrounds
 from wakeword.train.data import real_speech as rs
@@ -81,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="results JSON (default: benchmarks/results/noise_kinds_<name>_<part>.json)")
     a = ap.parse_args(argv)
     t0 = time.time()
-    card = ModelCard.load(a.model)
-    rule = DetectorConfig.from_card(ModelCard.load(a.detector_from).detector if a.detector_from else card.detector)
+    try:
+        card = ModelCard.load(a.model)
+        rule = DetectorConfig.from_card(ModelCard.load(a.detector_from).detector if a.detector_from else card.detector)
+    except (OSError, ValueError, WakewordError) as e:
+        raise SystemExit(f"noise_kinds: {e}") from None
     engine = Engine([card])
     _, music = backgrounds.split(backgrounds.music_tracks(Path(a.cache) / "downloads"), eval_fraction=0.3)
     parts = ("tuning", "training") if a.part == "dev" else ("test",)

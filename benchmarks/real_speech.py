@@ -38,6 +38,7 @@ import numpy as np
 from wakeword import evaluation as ev
 from wakeword.detector import DetectorConfig
 from wakeword.engine import Engine
+from wakeword.errors import WakewordError
 from wakeword.model.card import ModelCard, bundled_dir
 from wakeword.train.data import backgrounds
 from wakeword.train.data import real_speech as rs
@@ -226,16 +227,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="results JSON (default: benchmarks/results/real_speech_<part>.json)")
     a = ap.parse_args(argv)
     t0 = time.time()
+    paths = a.model or default_models()
+    try:  # before the data: a wrong path is a one-line error at once
+        cards = [ModelCard.load(p) for p in paths]
+        rule = ModelCard.load(a.detector_from).detector if a.detector_from else None
+    except (OSError, ValueError, WakewordError) as e:
+        raise SystemExit(f"real_speech: {e}") from None
     utts = rs.load(a.data, "tuning" if a.part == "dev" else a.part)
     said = utts + rs.load(a.data, "training") if a.part == "dev" else None
     _, music = backgrounds.split(backgrounds.music_tracks(Path(a.cache) / "downloads"), eval_fraction=0.3)
     recipes = dict(r.split("=", 1) for r in a.recipe)
     results = {"part": a.part, "data": a.data, "utterances": len(utts), "speakers": len({u.speaker for u in utts}),
                "models": {}}
-    for path in a.model or default_models():
-        card = ModelCard.load(path)
+    for path, card in zip(paths, cards):
         print(f"[{card.name}] scoring on {a.part} real speech ...", file=sys.stderr)
-        rule = ModelCard.load(a.detector_from).detector if a.detector_from else None
         res = score_model(card, utts, music, a.seed, a.peer, a.data, said, rule)
         if card.name in recipes:
             res["channel_check"] = channel_check(card, recipes[card.name], a.cache, a.seed)
