@@ -19,15 +19,14 @@ class WeightAverage(keras.callbacks.Callback):
     def __init__(self, target: keras.Model, share: float, total_steps: int) -> None:
         super().__init__()
         self.target, self.first = target, int(round(total_steps * (1 - share)))
-        self.step, self.count = 0, 0
-        self.sums: list[np.ndarray] = []
+        self.step, self.count, self.sums = 0, 0, None
 
     def on_train_batch_end(self, batch: int, logs=None) -> None:
         self.step += 1
         if self.step <= self.first:
             return
         weights = self.target.get_weights()
-        if not self.sums:
+        if self.sums is None:
             self.sums = [w.astype(np.float64) for w in weights]
         else:
             for s, w in zip(self.sums, weights):
