@@ -171,25 +171,6 @@ def test_channel_colour_is_one_smooth_bounded_curve_per_window():
     assert np.abs(np.diff(curve, axis=1)).max() < 1.0  # smooth: under 1 dB between neighbouring bins
 
 
-def test_weight_average_ends_on_the_mean_of_the_last_share_of_batches():
-    import keras
-
-    from wakeword.train.averaging import WeightAverage
-
-    keras.utils.set_random_seed(4)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.BatchNormalization()])
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-    seen = []
-    record = keras.callbacks.LambdaCallback(on_batch_end=lambda b, logs: seen.append(model.get_weights()))
-    x, y = np.random.default_rng(5).normal(size=(80, 3)), np.random.default_rng(6).normal(size=(80, 2))
-    model.fit(x, y, batch_size=10, epochs=1, shuffle=False, verbose=0,
-              callbacks=[record, WeightAverage(model, 0.25, total_steps=8)])
-    assert len(seen) == 8
-    for got, *last in zip(model.get_weights(), *seen[-2:]):  # the last quarter: two batches
-        np.testing.assert_allclose(got, np.mean(last, axis=0), rtol=1e-5, atol=1e-6)
-    assert not np.allclose(model.get_weights()[0], seen[-1][0])  # not merely the final weights
-
-
 def test_evaluation_deals_its_negative_clips_every_one_once_before_any_twice():
     from itertools import islice
 
@@ -207,8 +188,7 @@ def test_new_options_at_their_default_keep_cached_stages_valid():
     from wakeword.train.recipe import Training
 
     plain = stage_key("train", Training())
-    later = {"freq_warp": 0.1, "run": 1, "domain_adversarial": 0.3, "channel_eq": 15,  # options added later
-             "weight_average": 0.5}
+    later = {"freq_warp": 0.1, "run": 1, "domain_adversarial": 0.3, "channel_eq": 15}  # options added later
     assert stage_key("train", Training(**{k: getattr(Training(), k) for k in later})) == plain  # at their default
     for k, v in later.items():
         assert stage_key("train", Training(**{k: v})) != plain, k

@@ -121,10 +121,6 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
         trainer, reversal = adversary.attach(model, cfg.domain_adversarial)
         loss = [step_loss, adversary.domain_loss(real_weight)]
         metrics, callbacks = [metrics, []], [adversary.StrengthRamp(reversal, cfg.epochs)]
-    if cfg.weight_average:
-        from .averaging import WeightAverage
-
-        callbacks.append(WeightAverage(model, cfg.weight_average, steps))
     trainer.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics)
     hist = trainer.fit(Batches(train_idx, True), validation_data=Batches(val_idx, False) if n_val else None,
                        epochs=cfg.epochs, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)

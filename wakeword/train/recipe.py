@@ -91,8 +91,6 @@ class Training:
     channel_eq: float = _later(0.0, 0, 40)
     # strength of the synthetic-vs-real adversary's reversed gradient (adversary.py); 0: no adversary
     domain_adversarial: float = _later(0.0, 0, 10)
-    # share of the run, at its end, over which the weights are averaged after every batch (averaging.py); 0: none
-    weight_average: float = _later(0.0, 0, 1)
     # which of several training runs on the same data: changes only the initial weights and the batch order
     run: int = field(default=0, metadata={"key_at_default": False})
 
