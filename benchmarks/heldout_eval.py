@@ -2,7 +2,7 @@
 
 The pipeline's evaluate stage scores only the model it has just trained. This runs the same evaluation
 (`wakeword.train.evaluate.evaluate_recipe`: held-out voice families at each SNR, the recipe's hours of unseen
-negatives, the detector grid) for any card: a model shipped before, after the evaluation data changed, so the two
+negatives, the dev tuning speakers' real speech where the recipe names it, the detector grid) for any card: a model shipped before, after the evaluation data changed, so the two
 are compared on the same streams; or, with `--ensemble`, the per-step mean of several cards' probabilities, which
 is what one distilled model could at best reach. It reads the recipe's own clip sets and backgrounds stage
 from the cache (the stages its pipeline made), so run the recipe's pipeline (at least to its features) first.
@@ -23,7 +23,7 @@ import numpy as np
 from wakeword.engine import Engine
 from wakeword.model.card import ModelCard
 from wakeword.train import evaluate
-from wakeword.train.dataset import heldout_set
+from wakeword.train.dataset import heldout_set, real_negatives
 from wakeword.train.recipe import Recipe
 
 
@@ -58,11 +58,13 @@ def main() -> None:
         recipe = dataclasses.replace(recipe, seed=a.stream_seed)
     cards = [ModelCard.load(c) for c in a.cards]
     groups = [cards] if a.ensemble else [[c] for c in cards]
+    tuning = real_negatives(recipe, "tuning")  # the dev tuning speakers, as the evaluate stage binds the threshold
     for k, group in enumerate(groups):
         out = Path(a.out) / (f"card{k}" if len(groups) > 1 else "")
         out.mkdir(parents=True, exist_ok=True)
         print(f"{', '.join(str(c.model_path) for c in group)} -> {out}")
-        evaluate.evaluate_scores(recipe, group[0], mean_scores(group), pos.clips, sentences, bg, out, pos_voices=pos.voices)
+        evaluate.evaluate_scores(recipe, group[0], mean_scores(group), pos.clips, sentences, bg, out, pos_voices=pos.voices,
+                                 real_tuning=tuning)
 
 
 if __name__ == "__main__":
