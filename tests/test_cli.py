@@ -33,7 +33,7 @@ def test_detect_prints_one_event_for_the_phrase(phrase):
 
 
 def test_a_lower_threshold_moves_the_rearm_level_with_it(phrase):
-    """The card re-arms at 0.46 with threshold 0.85; `--threshold 0.2` alone must run, not refuse the card's
+    """The card re-arms at half its threshold (0.45 at 0.90); `--threshold 0.2` alone must run, not refuse the card's
     re-arm level, and still give one event for one phrase."""
     path, end, _ = phrase
     r = run("detect", str(path), "--threshold", "0.2")
