@@ -2,9 +2,10 @@
 
 The pipeline's evaluate stage scores only the model it has just trained. This runs the same evaluation
 (`wakeword.train.evaluate.evaluate_recipe`: held-out voice families at each SNR, the recipe's hours of unseen
-negatives, the dev tuning speakers' real speech where the recipe names it, the detector grid) for any card: a model shipped before, after the evaluation data changed, so the two
-are compared on the same streams; or, with `--ensemble`, the per-step mean of several cards' probabilities, which
-is what one distilled model could at best reach. It reads the recipe's own clip sets and backgrounds stage
+negatives, the dev tuning speakers' real speech where the recipe names it, the detector grid) for any card: a
+model shipped before, after the evaluation data changed, so the two are compared on the same streams; or, with
+`--ensemble`, the per-step mean of several cards' probabilities, which is what one distilled model could at best
+reach. It reads the recipe's own clip sets and backgrounds stage
 from the cache (the stages its pipeline made), so run the recipe's pipeline (at least to its features) first.
 
     .venv/bin/python benchmarks/heldout_eval.py RECIPE CARD [CARD ...] [--ensemble] [--stream-seed N] --out DIR
@@ -63,8 +64,8 @@ def main() -> None:
         out = Path(a.out) / (f"card{k}" if len(groups) > 1 else "")
         out.mkdir(parents=True, exist_ok=True)
         print(f"{', '.join(str(c.model_path) for c in group)} -> {out}")
-        evaluate.evaluate_scores(recipe, group[0], mean_scores(group), pos.clips, sentences, bg, out, pos_voices=pos.voices,
-                                 real_tuning=tuning)
+        evaluate.evaluate_scores(recipe, group[0], mean_scores(group), pos.clips, sentences, bg, out,
+                                 pos_voices=pos.voices, real_tuning=tuning)
 
 
 if __name__ == "__main__":
