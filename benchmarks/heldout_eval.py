@@ -5,8 +5,8 @@ The pipeline's evaluate stage scores only the model it has just trained. This ru
 negatives, the dev tuning speakers' real speech where the recipe names it, the detector grid) for any card: a
 model shipped before, after the evaluation data changed, so the two are compared on the same streams; or, with
 `--ensemble`, the per-step mean of several cards' probabilities, which is what one distilled model could at best
-reach. It reads the recipe's own clip sets and backgrounds stage
-from the cache (the stages its pipeline made), so run the recipe's pipeline (at least to its features) first.
+reach. It reads the recipe's own clip sets and backgrounds stage from the cache (the stages its pipeline made), so
+run the recipe's pipeline (at least to its features) first.
 
     .venv/bin/python benchmarks/heldout_eval.py RECIPE CARD [CARD ...] [--ensemble] [--stream-seed N] --out DIR
 

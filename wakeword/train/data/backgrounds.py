@@ -89,16 +89,21 @@ def impulse_responses(rng: np.random.Generator, n_synthetic: int = 40, rooms: in
                 continue
             ir = resample_to_16k(wav.samples, wav.sample_rate)
             irs.append(np.asarray(ir[: SR], np.float32))
-    if rooms:
-        return [ir / (np.sqrt(np.sum(ir**2)) + 1e-9) for ir in irs + shoebox_rooms(rng, rooms)]
-    for _ in range(n_synthetic):
-        rt60 = rng.uniform(0.15, 0.9)
-        n = int(rt60 * SR)
-        t = np.arange(n) / SR
-        ir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
-        ir[0] = 1.0 + abs(ir[0])
-        irs.append(ir.astype(np.float32))
+    irs += shoebox_rooms(rng, rooms) if rooms else exponential_decays(rng, n_synthetic)
     return [ir / (np.sqrt(np.sum(ir**2)) + 1e-9) for ir in irs]
+
+
+def exponential_decays(rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    """`n` bursts of noise decaying by 60 dB over an RT60 of 0.15-0.9 s, after a unit direct path."""
+    out = []
+    for _ in range(n):
+        rt60 = rng.uniform(0.15, 0.9)
+        length = int(rt60 * SR)
+        t = np.arange(length) / SR
+        ir = rng.standard_normal(length) * np.exp(-6.9 * t / rt60)
+        ir[0] = 1.0 + abs(ir[0])
+        out.append(ir.astype(np.float32))
+    return out
 
 
 def shoebox_rooms(rng: np.random.Generator, n: int) -> list[np.ndarray]:
