@@ -49,11 +49,16 @@ def warp(clip: np.ndarray, factor: float) -> np.ndarray:
     return np.interp(np.arange(0, n - 1, factor), np.arange(n), clip).astype(np.float32)
 
 
+def reverberate(clip: np.ndarray, ir: np.ndarray) -> np.ndarray:
+    """`clip` as heard through the room `ir`: its 0.25 s tail kept, its peak level restored."""
+    wet = fftconvolve(clip, ir)[: len(clip) + SR // 4]
+    return (wet / (np.abs(wet).max() + 1e-9) * np.abs(clip).max()).astype(np.float32)
+
+
 def channel(clip: np.ndarray, rng: np.random.Generator, irs: list[np.ndarray], cfg: Mixing) -> np.ndarray:
     """Room and microphone: reverb from a real or synthetic RIR, low-pass / high-pass like cheap mics."""
     if irs and rng.random() < cfg.reverb:
-        wet = fftconvolve(clip, irs[rng.integers(len(irs))])[: len(clip) + SR // 4]
-        clip = (wet / (np.abs(wet).max() + 1e-9) * np.abs(clip).max()).astype(np.float32)
+        clip = reverberate(clip, irs[rng.integers(len(irs))])
     if rng.random() < cfg.lowpass:
         clip = sosfilt(butter(4, rng.uniform(*cfg.lowpass_hz), "low", fs=SR, output="sos"), clip).astype(np.float32)
     if rng.random() < cfg.highpass:
