@@ -144,13 +144,23 @@ def test_live_phrases_reach_stdout_plain_and_hermes_topics_across_a_broker_outag
             assert proc.wait(timeout=5) == 0
 
 
+def use_in_process(mic, monkeypatch) -> None:
+    """Point this process's PortAudio at the virtual microphone. PortAudio lists devices when it is initialized,
+    and any module that imported sounddevice before (pyroomacoustics does) initialized it on the default server."""
+    import sounddevice as sd
+
+    for key in ("PULSE_SERVER", "HOME", "XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
+        monkeypatch.setenv(key, mic.env[key])
+    sd._terminate()
+    sd._initialize()
+
+
 def test_block_size_sets_how_much_audio_each_wake_up_brings(monkeypatch):
     """audio.block_ms reaches PortAudio: blocks of that many milliseconds arrive on the processing thread."""
     from wakeword.audio.microphone import Microphone
 
     with virtual_microphone() as mic:
-        for key in ("PULSE_SERVER", "HOME", "XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
-            monkeypatch.setenv(key, mic.env[key])
+        use_in_process(mic, monkeypatch)
         for block_s in (0.05, 0.1):
             m = Microphone(block_s=block_s, idle_s=0)
             sizes, own_name = [], threads.os_name()
@@ -170,8 +180,7 @@ def test_a_quiet_room_is_read_every_idle_s_and_sound_is_read_at_once(monkeypatch
     from wakeword.audio.microphone import Microphone
 
     with virtual_microphone() as mic:
-        for key in ("PULSE_SERVER", "HOME", "XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):
-            monkeypatch.setenv(key, mic.env[key])
+        use_in_process(mic, monkeypatch)
         m = Microphone(block_s=0.1, idle_s=1.0)
         reads, player, t0 = [], None, time.monotonic()
         for chunk in m:
