@@ -106,8 +106,8 @@ class Mining:
     epochs: int = 4
     learning_rate: float = 0.0005
     copies: int = 2
-    # False: scan only sentences and real speech, not the near-misses and dictionary sound-alikes (RESULTS.md)
-    sound_alikes: bool = field(default=True, metadata={"key_at_default": False})
+    # clip sets left out of the scan: "near_misses" and/or "confusables" (RESULTS.md)
+    skip: list[str] = field(default_factory=list, metadata={"key_at_default": False})
 
 
 @dataclass
