@@ -84,8 +84,7 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         from .mine import mine
 
         mine(st["train"].dir / "model.keras", dirpath, recipe.mining,
-             speech=load("mining_sentences") + load("sentences")
-             + [c for name in ("near_misses", "confusables") if name not in recipe.mining.skip for c in load(name)]
+             speech=load("mining_sentences") + load("sentences") + load("near_misses") + load("confusables")
              + load_audio(b_stage.dir / "real_train.npz") + dataset.real_negatives(recipe, "training"),
              music=load_audio(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=recipe.seed + 3)
 

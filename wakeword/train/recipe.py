@@ -106,8 +106,6 @@ class Mining:
     epochs: int = 4
     learning_rate: float = 0.0005
     copies: int = 2
-    # clip sets left out of the scan: "near_misses" and/or "confusables" (RESULTS.md)
-    skip: list[str] = field(default_factory=list, metadata={"key_at_default": False})
 
 
 @dataclass
