@@ -48,7 +48,7 @@ def deal_indices(n: int, rng: np.random.Generator) -> Iterator[int]:
 
 
 def negative_blocks(hours: float, speech: list[np.ndarray], noise_pool: list[np.ndarray], rng: np.random.Generator,
-                    block_s: float = 60.0, deal: bool = False, snr_db: tuple[float, float] = (5, 25)):
+                    block_s: float = 60.0, deal: bool = False):
     """One-minute blocks of speech (0.2-2.5 s apart) over music/noise at 5-25 dB, until `hours` are produced.
 
     With `deal`, clips come from a shuffled deck, so each is used once before any is used again. Evaluation
@@ -66,7 +66,7 @@ def negative_blocks(hours: float, speech: list[np.ndarray], noise_pool: list[np.
             seg = c[: n - pos]
             sp[pos:pos + len(seg)] += seg / max(rms(c), 1e-4)
             pos += len(c) + int(rng.uniform(0.2, 2.5) * SR)
-        yield normalize(sp + bg * 10 ** (-rng.uniform(*snr_db) / 20) if speech else bg)
+        yield normalize(sp + bg * 10 ** (-rng.uniform(5, 25) / 20) if speech else bg)
 
 
 def evaluate_recipe(recipe, export_dir: Path, variant: str, pos_clips: list[np.ndarray], sentences: list[np.ndarray],

@@ -11,7 +11,6 @@ windows rarely contain (notes/data.md). Evaluation material is never mined.
 from __future__ import annotations
 
 import json
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +45,8 @@ def peaks(probs: np.ndarray, min_prob: float) -> list[int]:
     return [int(r[np.argmax(probs[r])]) for r in runs]
 
 
-def mine(keras_path: Path, out_dir: Path, cfg: Mining, speech: list[np.ndarray], sound_alikes: list[np.ndarray],
-         music: list[np.ndarray], mixing: Mixing, seed: int) -> None:
+def mine(keras_path: Path, out_dir: Path, cfg: Mining, speech: list[np.ndarray], music: list[np.ndarray], mixing: Mixing,
+         seed: int) -> None:
     card = scorer_card(keras_path, out_dir)
     engine = Engine([card])
     geom = card.geometry
@@ -55,11 +54,6 @@ def mine(keras_path: Path, out_dir: Path, cfg: Mining, speech: list[np.ndarray],
     n_win = int(mixing.window_s * SR)
     windows, scanned, n_peaks = [], 0.0, 0
     blocks = negative_blocks(cfg.hours, speech, music, rng)
-    if cfg.sound_alike_snr_db:  # `sound_alikes` are among `speech`
-        share = len(sound_alikes) / len(speech)
-        plain = [c for c in speech if not any(c is a for a in sound_alikes)]
-        blocks = chain(negative_blocks(cfg.hours * (1 - share), plain, music, rng),
-                       negative_blocks(cfg.hours * share, sound_alikes, music, rng, snr_db=tuple(cfg.sound_alike_snr_db)))
     for block in tqdm(blocks, total=int(np.ceil(cfg.hours * 60)), desc="mining"):
         probs = ev.probabilities(engine, [block])["scorer"]
         scanned += len(block) / SR

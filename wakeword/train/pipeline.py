@@ -86,7 +86,6 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         mine(st["train"].dir / "model.keras", dirpath, recipe.mining,
              speech=load("mining_sentences") + load("sentences") + load("near_misses") + load("confusables")
              + load_audio(b_stage.dir / "real_train.npz") + dataset.real_negatives(recipe, "training"),
-             sound_alikes=load("near_misses") + load("confusables"),
              music=load_audio(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=recipe.seed + 3)
 
     def export(dirpath: Path) -> None:

@@ -106,8 +106,6 @@ class Mining:
     epochs: int = 4
     learning_rate: float = 0.0005
     copies: int = 2
-    # the near-misses and sound-alikes scanned apart, over music/noise this many dB under them (experiment)
-    sound_alike_snr_db: list[float] = field(default_factory=list, metadata={"key_at_default": False})
 
 
 @dataclass
