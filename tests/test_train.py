@@ -171,6 +171,22 @@ def test_channel_colour_is_one_smooth_bounded_curve_per_window():
     assert np.abs(np.diff(curve, axis=1)).max() < 1.0  # smooth: under 1 dB between neighbouring bins
 
 
+def test_spectrogram_masks_hide_bounded_bands_and_spans_with_the_window_mean():
+    from wakeword.train.fit import mask_spectrogram
+
+    x = np.random.default_rng(1).normal(-4, 1, (50, 398, 101)).astype(np.float32)
+    y = mask_spectrogram(x, np.random.default_rng(2), 12, 20)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    changed = y != x
+    for k in range(len(x)):
+        assert np.all(y[k][changed[k]] == x[k].mean(dtype=np.float32))  # hidden cells hold the window's mean
+        full_bins = changed[k].all(axis=0).sum()  # bins hidden in every frame: the two frequency masks
+        full_frames = changed[k].all(axis=1).sum()
+        assert full_bins <= 24 and full_frames <= 40
+    assert changed.mean() > 0.05  # masks are drawn, not all of width zero
+    np.testing.assert_array_equal(mask_spectrogram(x, np.random.default_rng(2), 0, 0), x)
+
+
 def test_shoebox_rooms_replace_the_exponential_decays_with_rooms_of_the_asked_reverberation():
     from wakeword.train.data.backgrounds import impulse_responses
 

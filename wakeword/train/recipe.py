@@ -92,6 +92,9 @@ class Training:
     channel_eq: float = _later(0.0, 0, 40)
     # strength of the synthetic-vs-real adversary's reversed gradient (adversary.py); 0: no adversary
     domain_adversarial: float = _later(0.0, 0, 10)
+    # SpecAugment (fit.mask_spectrogram): two frequency bands of up to spec_augment[0] bins and two spans of up to
+    # spec_augment[1] frames of each training window set to the window's mean, new every epoch; (0, 0): none
+    spec_augment: tuple[int, int] = _later((0, 0), 0, 400)
     # which of several training runs on the same data: changes only the initial weights and the batch order
     run: int = field(default=0, metadata={"key_at_default": False})
 
