@@ -228,6 +228,31 @@ def test_new_options_at_their_default_keep_cached_stages_valid():
     assert stage_key("train", Training(epochs=Training().epochs + 1)) != plain  # ordinary fields always count
 
 
+def test_fine_tune_with_frozen_layers_changes_only_the_layers_above_them(tmp_path):
+    import keras
+
+    from wakeword.train.fit import LAYERS, fit
+    from wakeword.train.recipe import Training
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(-4, 1, (32, 203, 101)).astype(np.float16)
+    y = np.zeros((32, 48), np.float32)
+    y[::2, 30:40] = 1
+    feats = tmp_path / "features"
+    feats.mkdir()
+    np.save(feats / "x.npy", x)
+    np.save(feats / "y.npy", y)
+    first, tuned = tmp_path / "first", tmp_path / "tuned"
+    first.mkdir(), tuned.mkdir()
+    cfg = Training(epochs=1, batch_size=16, learning_rate=0.01)
+    fit([feats], first, cfg, seed=1)
+    fit([feats], tuned, cfg, seed=2, initial=first / "model.keras", frozen_layers=4)
+    a, b = (keras.models.load_model(d / "model.keras", compile=False) for d in (first, tuned))
+    for k, name in enumerate(LAYERS):
+        same = all(np.array_equal(u, v) for u, v in zip(a.get_layer(name).get_weights(), b.get_layer(name).get_weights()))
+        assert same == (k < 4), name  # conv, bn1, gru1, bn2 kept (BatchNorm statistics too); the rest tuned
+
+
 def test_domain_adversary_learns_the_domains_and_leaves_the_seed_model(tmp_path):
     """The synthetic-vs-real head trains on the windows with a domain (a cue planted in the real ones), its
     reversed gradient reaches the seed model's layers, and what is saved is the seed model alone."""

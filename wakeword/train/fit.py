@@ -73,7 +73,14 @@ def step_loss(y_true, y_pred):
     return ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=-1)
 
 
-def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initial: Path | None = None) -> None:
+# The seed model's weight layers, input first (keras_model.build).
+LAYERS = ("conv", "bn1", "gru1", "bn2", "gru2", "bn3", "dense")
+
+
+def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initial: Path | None = None,
+        frozen_layers: int = 0) -> None:
+    """Train (or, from `initial`, fine-tune) on the feature sets; the first `frozen_layers` of LAYERS keep
+    their weights (a frozen BatchNorm also keeps its statistics)."""
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -130,6 +137,8 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
                 self.rng.shuffle(self.indices)
 
     model = keras.models.load_model(initial, compile=False) if initial else build(cfg.dropout)
+    for name in LAYERS[:frozen_layers]:
+        model.get_layer(name).trainable = False
     steps = len(Batches(train_idx, False)) * cfg.epochs
     lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
     metrics = [keras.metrics.AUC(name="auc"), keras.metrics.Recall(name="recall"),

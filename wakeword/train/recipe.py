@@ -109,6 +109,9 @@ class Mining:
     epochs: int = 4
     learning_rate: float = 0.0005
     copies: int = 2
+    # the fine-tune leaves the first `frozen_layers` weight layers as trained (fit.LAYERS: conv, bn1, gru1, ...),
+    # so the mined windows move the decision, not the features the phrase is heard by; 0: all layers tuned
+    frozen_layers: int = _later(0, 0, 6)
 
 
 @dataclass
