@@ -171,22 +171,6 @@ def test_channel_colour_is_one_smooth_bounded_curve_per_window():
     assert np.abs(np.diff(curve, axis=1)).max() < 1.0  # smooth: under 1 dB between neighbouring bins
 
 
-def test_spectrogram_masks_hide_bounded_bands_and_spans_with_the_window_mean():
-    from wakeword.train.fit import mask_spectrogram
-
-    x = np.random.default_rng(1).normal(-4, 1, (50, 398, 101)).astype(np.float32)
-    y = mask_spectrogram(x, np.random.default_rng(2), 12, 20)
-    assert y.shape == x.shape and y.dtype == x.dtype
-    changed = y != x
-    for k in range(len(x)):
-        assert np.all(y[k][changed[k]] == x[k].mean(dtype=np.float32))  # hidden cells hold the window's mean
-        full_bins = changed[k].all(axis=0).sum()  # bins hidden in every frame: the two frequency masks
-        full_frames = changed[k].all(axis=1).sum()
-        assert full_bins <= 24 and full_frames <= 40
-    assert changed.mean() > 0.05  # masks are drawn, not all of width zero
-    np.testing.assert_array_equal(mask_spectrogram(x, np.random.default_rng(2), 0, 0), x)
-
-
 def test_shoebox_rooms_replace_the_exponential_decays_with_rooms_of_the_asked_reverberation():
     from wakeword.train.data.backgrounds import impulse_responses
 
@@ -226,31 +210,6 @@ def test_new_options_at_their_default_keep_cached_stages_valid():
     for k, v in later.items():
         assert stage_key("train", Training(**{k: v})) != plain, k
     assert stage_key("train", Training(epochs=Training().epochs + 1)) != plain  # ordinary fields always count
-
-
-def test_fine_tune_with_frozen_layers_changes_only_the_layers_above_them(tmp_path):
-    import keras
-
-    from wakeword.train.fit import LAYERS, fit
-    from wakeword.train.recipe import Training
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(-4, 1, (32, 203, 101)).astype(np.float16)
-    y = np.zeros((32, 48), np.float32)
-    y[::2, 30:40] = 1
-    feats = tmp_path / "features"
-    feats.mkdir()
-    np.save(feats / "x.npy", x)
-    np.save(feats / "y.npy", y)
-    first, tuned = tmp_path / "first", tmp_path / "tuned"
-    first.mkdir(), tuned.mkdir()
-    cfg = Training(epochs=1, batch_size=16, learning_rate=0.01)
-    fit([feats], first, cfg, seed=1)
-    fit([feats], tuned, cfg, seed=2, initial=first / "model.keras", frozen_layers=4)
-    a, b = (keras.models.load_model(d / "model.keras", compile=False) for d in (first, tuned))
-    for k, name in enumerate(LAYERS):
-        same = all(np.array_equal(u, v) for u, v in zip(a.get_layer(name).get_weights(), b.get_layer(name).get_weights()))
-        assert same == (k < 4), name  # conv, bn1, gru1, bn2 kept (BatchNorm statistics too); the rest tuned
 
 
 def test_domain_adversary_learns_the_domains_and_leaves_the_seed_model(tmp_path):

@@ -46,25 +46,6 @@ def colour_channel(x: np.ndarray, rng: np.random.Generator, max_db: float) -> np
     return x + ((tilt + ripple) / 10.0).astype(x.dtype)[:, None, :]  # dB → log10 power
 
 
-def mask_spectrogram(x: np.ndarray, rng: np.random.Generator, max_bins: int, max_frames: int) -> np.ndarray:
-    """SpecAugment (Park et al. 2019) on spectrograms (batch, frames, bins): in each window two frequency bands
-    of up to max_bins bins and two spans of up to max_frames frames are set to the window's mean log power.
-    With some of every voice's detail hidden each epoch, the model cannot lean on any one band or instant, as
-    it could on what a few synthetic voices share and real speakers do not."""
-    frames, bins = x.shape[1], x.shape[2]
-    out = x.copy()
-    fill = x.mean(axis=(1, 2))
-    for k in range(len(x)):
-        for _ in range(2):
-            w = rng.integers(0, max_bins + 1)
-            lo = rng.integers(0, bins - w + 1)
-            out[k, :, lo:lo + w] = fill[k]
-            t = rng.integers(0, max_frames + 1)
-            start = rng.integers(0, frames - t + 1)
-            out[k, start:start + t, :] = fill[k]
-    return out
-
-
 def step_loss(y_true, y_pred):
     """Per-step binary cross-entropy, averaged per window: every step of a window is labelled (mixing.make_window)."""
     import keras
@@ -73,14 +54,7 @@ def step_loss(y_true, y_pred):
     return ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=-1)
 
 
-# The seed model's weight layers, input first (keras_model.build).
-LAYERS = ("conv", "bn1", "gru1", "bn2", "gru2", "bn3", "dense")
-
-
-def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initial: Path | None = None,
-        frozen_layers: int = 0) -> None:
-    """Train (or, from `initial`, fine-tune) on the feature sets; the first `frozen_layers` of LAYERS keep
-    their weights (a frozen BatchNorm also keeps its statistics)."""
+def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initial: Path | None = None) -> None:
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -126,8 +100,6 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
                 xb = warp_frequencies(xb, self.rng.uniform(1 - cfg.freq_warp, 1 + cfg.freq_warp, len(xb)))
             if self.shuffle and cfg.channel_eq:
                 xb = colour_channel(xb, self.rng, cfg.channel_eq)
-            if self.shuffle and any(cfg.spec_augment):
-                xb = mask_spectrogram(xb, self.rng, *cfg.spec_augment)
             if real_weight is not None:
                 return xb, (yb, np.array([ds[owner[j]][local[j]] for j in sel])[:, None])
             return xb, yb
@@ -137,8 +109,6 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
                 self.rng.shuffle(self.indices)
 
     model = keras.models.load_model(initial, compile=False) if initial else build(cfg.dropout)
-    for name in LAYERS[:frozen_layers]:
-        model.get_layer(name).trainable = False
     steps = len(Batches(train_idx, False)) * cfg.epochs
     lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
     metrics = [keras.metrics.AUC(name="auc"), keras.metrics.Recall(name="recall"),

@@ -50,8 +50,7 @@ def fine_tune(recipe: Recipe, out: Path, trained: Path, features: Path, mined: P
 
     m = recipe.mining
     tune = dataclasses.replace(recipe.training, epochs=m.epochs, learning_rate=m.learning_rate)
-    fit([features] + [mined] * m.copies, out, tune, recipe.training_seed + 1, initial=trained,
-        frozen_layers=m.frozen_layers)
+    fit([features] + [mined] * m.copies, out, tune, recipe.training_seed + 1, initial=trained)
 
 
 def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/train", stop_after: str | None = None,

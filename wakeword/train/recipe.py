@@ -92,9 +92,6 @@ class Training:
     channel_eq: float = _later(0.0, 0, 40)
     # strength of the synthetic-vs-real adversary's reversed gradient (adversary.py); 0: no adversary
     domain_adversarial: float = _later(0.0, 0, 10)
-    # SpecAugment (fit.mask_spectrogram): two frequency bands of up to spec_augment[0] bins and two spans of up to
-    # spec_augment[1] frames of each training window set to the window's mean, new every epoch; (0, 0): none
-    spec_augment: tuple[int, int] = _later((0, 0), 0, 400)
     # which of several training runs on the same data: changes only the initial weights and the batch order
     run: int = field(default=0, metadata={"key_at_default": False})
 
@@ -109,9 +106,6 @@ class Mining:
     epochs: int = 4
     learning_rate: float = 0.0005
     copies: int = 2
-    # the fine-tune leaves the first `frozen_layers` weight layers as trained (fit.LAYERS: conv, bn1, gru1, ...),
-    # so the mined windows move the decision, not the features the phrase is heard by; 0: all layers tuned
-    frozen_layers: int = _later(0, 0, 6)
 
 
 @dataclass
