@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"recipe_arms: {path}: no draws for the arms asked ({e})") from None
     for spec in a.runs:
         label, _, path = spec.partition("=")
-        arm, _, draw = label.partition(":")
+        arm, _, draw = label.rpartition(":")  # an arm's name may hold a colon; a draw's does not
         if not path or not draw:
             ap.error(f"{spec!r}: expected ARM:DRAW=FILE")
         try:

@@ -33,10 +33,11 @@ def test_arms_from_an_earlier_file_without_the_matched_figures_print_a_dash(tmp_
     (tmp_path / "new.json").write_text(json.dumps({"models": {"voyager": res}}))
     old = {"old arm": {"0": {k: v for k, v in ra.row(res).items() if not k.endswith("@fa")}}}
     (tmp_path / "earlier.json").write_text(json.dumps({"draws": old}))
-    assert ra.main([f"new arm:0={tmp_path / 'new.json'}", "--arms-from", str(tmp_path / "earlier.json")]) == 0
+    assert ra.main([f"new arm (spec_augment: [12, 20]):0={tmp_path / 'new.json'}", "--arms-from",
+                    str(tmp_path / "earlier.json")]) == 0
     lines = capsys.readouterr().out.splitlines()
     header = [c.strip() for c in lines[0].split("|")]
     old_row = [c.strip() for c in next(line for line in lines if line.startswith("| old arm | 0")).split("|")]
     assert old_row[header.index("threshold@fa")] == "–"
-    new_row = [c.strip() for c in next(line for line in lines if line.startswith("| new arm | 0")).split("|")]
+    new_row = [c.strip() for c in next(line for line in lines if line.startswith("| new arm (spec_augment: [12, 20]) | 0")).split("|")]
     assert new_row[header.index("threshold@fa")] == "0.9"
