@@ -39,5 +39,6 @@ def test_arms_from_an_earlier_file_without_the_matched_figures_print_a_dash(tmp_
     header = [c.strip() for c in lines[0].split("|")]
     old_row = [c.strip() for c in next(line for line in lines if line.startswith("| old arm | 0")).split("|")]
     assert old_row[header.index("threshold@fa")] == "–"
-    new_row = [c.strip() for c in next(line for line in lines if line.startswith("| new arm (spec_augment: [12, 20]) | 0")).split("|")]
+    new_line = next(line for line in lines if line.startswith("| new arm (spec_augment: [12, 20]) | 0"))
+    new_row = [c.strip() for c in new_line.split("|")]
     assert new_row[header.index("threshold@fa")] == "0.9"
