@@ -205,58 +205,11 @@ def test_new_options_at_their_default_keep_cached_stages_valid():
     from wakeword.train.recipe import Training
 
     plain = stage_key("train", Training())
-    later = {"freq_warp": 0.1, "run": 1, "domain_adversarial": 0.3, "channel_eq": 15}  # options added later
+    later = {"freq_warp": 0.1, "run": 1, "channel_eq": 15}  # options added later
     assert stage_key("train", Training(**{k: getattr(Training(), k) for k in later})) == plain  # at their default
     for k, v in later.items():
         assert stage_key("train", Training(**{k: v})) != plain, k
     assert stage_key("train", Training(epochs=Training().epochs + 1)) != plain  # ordinary fields always count
-
-
-def test_domain_adversary_learns_the_domains_and_leaves_the_seed_model(tmp_path):
-    """The synthetic-vs-real head trains on the windows with a domain (a cue planted in the real ones), its
-    reversed gradient reaches the seed model's layers, and what is saved is the seed model alone."""
-    import keras
-
-    from wakeword.train import adversary
-    from wakeword.train.fit import fit
-    from wakeword.train.recipe import Training
-
-    rng = np.random.default_rng(0)
-    n = 96
-    x = rng.normal(-4, 1, (n, 203, 101)).astype(np.float16)
-    d = np.array([-1, 0, 1] * (n // 3), np.int8)  # positives/mixed, synthetic, real
-    x[d == 1, :, 60:] += 3  # real speech here has a brighter top end
-    y = np.zeros((n, 48), np.float32)
-    y[d == -1, 30:40] = 1
-    feats = tmp_path / "features"
-    feats.mkdir()
-    for name, a in (("x", x), ("y", y), ("d", d)):
-        np.save(feats / f"{name}.npy", a)
-    cfg = Training(epochs=2, batch_size=16, learning_rate=0.01, domain_adversarial=1.0)
-    fit([feats], tmp_path, cfg, seed=1)
-    saved = keras.models.load_model(tmp_path / "model.keras", compile=False)
-    def shape(m):
-        return [(type(layer).__name__, layer.count_params()) for layer in m.layers]
-    assert shape(saved) == shape(build())
-    history = json.loads((tmp_path / "history.json").read_text())
-    assert "domain_loss" in history and history["domain_loss"][-1] < history["domain_loss"][0]
-    # the reversal: at strength s the head's gradient reaches the seed layers times -s
-    import tensorflow as tf
-
-    model, reversal = adversary.attach(build(0.0), 1.0)
-    xb = tf.constant(x[:8].astype(np.float32))
-
-    def head_gradient(strength: float) -> np.ndarray:
-        reversal.strength.assign(strength)
-        with tf.GradientTape() as tape:
-            head = tf.reduce_sum(model(xb, training=False)[1])
-        return tape.gradient(head, model.get_layer("gru2").trainable_weights[0]).numpy()
-
-    reversed_, plain = head_gradient(1.0), head_gradient(-1.0)
-    assert np.abs(plain).sum() > 0 and np.allclose(reversed_, -plain, atol=1e-6)
-    assert adversary.ramp(0.0) == 0 and 0.99 < adversary.ramp(1.0) < 1
-    assert adversary.balance(np.array([0, 0, 0, 1, -1])) == 3  # a real window weighs as the synthetic ones together
-    assert adversary.balance(np.array([0, 0, -1])) is None  # no real speech on this machine: no adversary
 
 
 def test_training_run_moves_only_the_training_seed():

@@ -149,10 +149,9 @@ def real_speech_key(recipe: Recipe) -> list:
 
 def mix_windows(dirpath: Path, recipe: Recipe, load: Loader, backgrounds_dir: Path, n_pos: int, n_neg: int,
                 seed: int) -> None:
-    """Training windows (`x.npy`, `y.npy`, `d.npy`: features, labels, mixing.Domain) in `dirpath`, mixed by
+    """Training windows (`x.npy`, `y.npy`: features and labels) in `dirpath`, mixed by
     `mixing.make_features` from the clip sets `load` gives by name, the training halves of the backgrounds stage's
-    real recordings and music, and room impulse responses. `d.npy` leaves x and y as they were, so the stage key
-    stays (features cached before it lack it: fit.py says so)."""
+    real recordings and music, and room impulse responses."""
     from .data.mixing import Sources, make_features
 
     src = Sources(positives=load("positives"), near_misses=load("near_misses") + load("confusables"),
@@ -160,9 +159,9 @@ def mix_windows(dirpath: Path, recipe: Recipe, load: Loader, backgrounds_dir: Pa
                   real_speech=load_audio(backgrounds_dir / "real_train.npz") + real_negatives(recipe, "training"),
                   music=load_audio(backgrounds_dir / "music_train.npz"),
                   irs=backgrounds.impulse_responses(np.random.default_rng(seed), rooms=recipe.mixing.rooms))
-    x, y, d = make_features(src, recipe.mixing, StepGeometry(), n_pos, n_neg, seed + 1)
+    x, y = make_features(src, recipe.mixing, StepGeometry(), n_pos, n_neg, seed + 1)
     dirpath.mkdir(parents=True, exist_ok=True)
-    for name, a in (("x", x), ("y", y), ("d", d)):
+    for name, a in (("x", x), ("y", y)):
         np.save(dirpath / f"{name}.npy", a)
 
 

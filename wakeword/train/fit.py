@@ -3,8 +3,7 @@
 Features are stored as float16 to halve memory; a PyDataset casts one shuffled batch at a time from one or
 more feature sets (the mixed windows, plus mined hard negatives when fine-tuning). A slice of the first set
 is kept for a validation loss (a sanity check only: synthetic validation loss does not predict real-speech
-accuracy, notes/data.md). With `training.domain_adversarial` the model trains beside a synthetic-vs-real head
-(adversary.py) on each window's mixing.Domain (`d.npy`; sets without one, like mined windows, carry none).
+accuracy, notes/data.md).
 """
 from __future__ import annotations
 
@@ -60,11 +59,6 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
     keras.utils.set_random_seed(seed)
     xs = [np.load(d / "x.npy", mmap_mode="r") for d in feature_dirs]
     ys = [np.load(d / "y.npy") for d in feature_dirs]
-    if cfg.domain_adversarial and not (feature_dirs[0] / "d.npy").exists():
-        raise SystemExit(f"{feature_dirs[0]} was mixed before windows carried their domain (d.npy), which "
-                         "training.domain_adversarial needs: delete that folder and run the recipe again")
-    ds = [np.load(d / "d.npy").astype(np.float32) if (d / "d.npy").exists() else np.full(len(x), -1, np.float32)
-          for d, x in zip(feature_dirs, xs)]
     owner = np.concatenate([np.full(len(x), k) for k, x in enumerate(xs)])
     local = np.concatenate([np.arange(len(x)) for x in xs])
     n0 = len(xs[0])
@@ -72,14 +66,6 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
     perm = np.random.default_rng(seed).permutation(n0)
     val_idx = np.sort(perm[:n_val])
     train_idx = np.concatenate([perm[n_val:], np.arange(n0, len(owner))])
-    real_weight = None  # the adversary's weight of a real window; None: no adversary
-    if cfg.domain_adversarial:
-        from .adversary import balance
-
-        real_weight = balance(np.concatenate(ds)[train_idx])
-        if real_weight is None:
-            print("warning: training.domain_adversarial: these windows hold no real speech (or none synthetic), so "
-                  "the model trains without the synthetic-vs-real head (real_negative_dirs / real_speech_dir missing?)")
 
     class Batches(keras.utils.PyDataset):
         def __init__(self, indices: np.ndarray, shuffle: bool) -> None:
@@ -100,8 +86,6 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
                 xb = warp_frequencies(xb, self.rng.uniform(1 - cfg.freq_warp, 1 + cfg.freq_warp, len(xb)))
             if self.shuffle and cfg.channel_eq:
                 xb = colour_channel(xb, self.rng, cfg.channel_eq)
-            if real_weight is not None:
-                return xb, (yb, np.array([ds[owner[j]][local[j]] for j in sel])[:, None])
             return xb, yb
 
         def on_epoch_end(self) -> None:
@@ -113,16 +97,8 @@ def fit(feature_dirs: list[Path], out_dir: Path, cfg: Training, seed: int, initi
     lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps, alpha=0.05)
     metrics = [keras.metrics.AUC(name="auc"), keras.metrics.Recall(name="recall"),
                keras.metrics.Precision(name="precision")]
-    trainer, callbacks = model, []
-    loss: object = step_loss
-    if real_weight is not None:
-        from . import adversary
-
-        trainer, reversal = adversary.attach(model, cfg.domain_adversarial)
-        loss = [step_loss, adversary.domain_loss(real_weight)]
-        metrics, callbacks = [metrics, []], [adversary.StrengthRamp(reversal, cfg.epochs)]
-    trainer.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=metrics)
-    hist = trainer.fit(Batches(train_idx, True), validation_data=Batches(val_idx, False) if n_val else None,
-                       epochs=cfg.epochs, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
-    model.save(out_dir / "model.keras")  # the seed model alone: the adversarial head exists only in training
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=step_loss, metrics=metrics)
+    hist = model.fit(Batches(train_idx, True), validation_data=Batches(val_idx, False) if n_val else None,
+                     epochs=cfg.epochs, verbose=1 if sys.stdout.isatty() else 2)
+    model.save(out_dir / "model.keras")
     (out_dir / "history.json").write_text(json.dumps({k: [float(v) for v in vs] for k, vs in hist.history.items()}, indent=1))

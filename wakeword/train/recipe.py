@@ -90,8 +90,6 @@ class Training:
     # ± channel_eq dB between the band's ends and ripples of a fifth of that (fit.colour_channel): microphones and
     # phone lines differ in tilt, and the model must not care
     channel_eq: float = _later(0.0, 0, 40)
-    # strength of the synthetic-vs-real adversary's reversed gradient (adversary.py); 0: no adversary
-    domain_adversarial: float = _later(0.0, 0, 10)
     # which of several training runs on the same data: changes only the initial weights and the batch order
     run: int = field(default=0, metadata={"key_at_default": False})
 

@@ -4,14 +4,10 @@ A positive window holds one phrase placed at a random offset over a background a
 based), optionally reverberated and band-limited, with per-step labels that turn on from the end of the
 phrase for `label_s` seconds. Negative windows hold near-misses, sentences or real speech over the same
 kinds of background, all labels zero. Features come from the runtime's own front end.
-
-Each window also says where its foreground speech came from (`Domain`): the adversarial head of training
-(fit.py, `training.domain_adversarial`) learns to tell synthetic from real speech, and the model learns not to.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 from scipy.signal import butter, fftconvolve, sosfilt
@@ -22,15 +18,6 @@ from ...model.geometry import StepGeometry
 from ...audio.signal import SR, audible_rms, colored_noise, excerpt, rms
 from ..recipe import Mixing
 from .real_speech import telephone
-
-
-class Domain(IntEnum):
-    """The source of a window's foreground speech. Positives are MIXED: every one is synthetic, so a head that
-    saw them would learn "phrase means synthetic" and its reversed gradient would teach the model to hide the
-    phrase."""
-    MIXED = -1  # positives, windows without speech, and windows with both kinds
-    SYNTHETIC = 0
-    REAL = 1
 
 
 @dataclass
@@ -103,12 +90,11 @@ def place(dst: np.ndarray, clip: np.ndarray, offset: int, gain: float) -> None:
 
 
 def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, rng: np.random.Generator
-                ) -> tuple[np.ndarray, np.ndarray, Domain]:
-    """One window of audio, its per-step labels and the source of its foreground speech."""
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """One window of audio and its per-step labels."""
     n = int(cfg.window_s * SR)
     speech = np.zeros(n, np.float32)
     labels = np.zeros(geom.num_steps(geom.frontend.num_frames(n)), np.float32)
-    domain = Domain.MIXED
     if positive:
         clip, end = augment_speech(src.positives[rng.integers(len(src.positives))], rng, src.irs, cfg)
         end_at = int(rng.uniform(min(end, n - SR // 10), n - SR // 20))  # phrase ends inside the window
@@ -126,14 +112,10 @@ def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, r
     else:
         pools = [p for p in (src.near_misses, src.sentences, src.real_speech) if p]
         weights = np.array(cfg.negative_weights[: len(pools)])
-        real = []
         for _ in range(rng.choice(cfg.negative_clips)):  # often dense speech: false accepts hide in running speech
             pool = pools[rng.choice(len(pools), p=weights / weights.sum())]
-            real.append(pool is src.real_speech)
             clip, end = augment_speech(pool[rng.integers(len(pool))], rng, src.irs, cfg)
             place(speech, clip, int(rng.uniform(-0.5 * end, n - 0.3 * end)), rng.uniform(*cfg.speech_gain))
-        if real and len(set(real)) == 1:
-            domain = Domain.REAL if real[0] else Domain.SYNTHETIC
     mix = background(n, src, rng, cfg)
     if rms(speech) > 1e-4:
         snr = rng.uniform(*cfg.snr_db) if rng.random() > cfg.clean else rng.uniform(*cfg.clean_snr_db)
@@ -144,20 +126,18 @@ def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, r
         mix = telephone(mix, rng)
     level = 10 ** (rng.uniform(*cfg.level_dbfs) / 20)
     mix = np.clip(mix * (level / rms(mix)), -1, 1).astype(np.float32)
-    return mix, labels, domain
+    return mix, labels
 
 
 def make_features(src: Sources, cfg: Mixing, geom: StepGeometry, n_pos: int, n_neg: int, seed: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features (N, frames, bins) float16, labels (N, steps) and domains (N,) int8 for shuffled
-    positive+negative windows."""
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Features (N, frames, bins) float16 and labels (N, steps) for shuffled positive+negative windows."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(np.r_[np.ones(n_pos, bool), np.zeros(n_neg, bool)])
     frames = geom.frontend.num_frames(int(cfg.window_s * SR))
     x = np.zeros((len(order), frames, geom.frontend.n_bins), np.float16)
     y = np.zeros((len(order), geom.num_steps(frames)), np.float32)
-    d = np.zeros(len(order), np.int8)
     for i, positive in enumerate(tqdm(order, desc="mix+features")):
-        audio, y[i], d[i] = make_window(src, bool(positive), cfg, geom, rng)
+        audio, y[i] = make_window(src, bool(positive), cfg, geom, rng)
         x[i] = spectrogram(audio, geom.frontend)
-    return x, y, d
+    return x, y
