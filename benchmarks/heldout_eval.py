@@ -8,13 +8,10 @@ model shipped before, after the evaluation data changed, so the two are compared
 reach. It reads the recipe's own clip sets and backgrounds stage from the cache (the stages its pipeline made), so
 run the recipe's pipeline (at least to its features) first.
 
-    .venv/bin/python benchmarks/heldout_eval.py RECIPE CARD [CARD ...] [--ensemble] [--stream-seed N] [--rooms N] --out DIR
+    .venv/bin/python benchmarks/heldout_eval.py RECIPE CARD [CARD ...] [--ensemble] [--stream-seed N] --out DIR
 
 `--stream-seed` draws other streams (placements, backgrounds, SNR mixes, negative order) from the same clips: one
 20 h stream set moves a model's strict operating points by up to 8 points (RESULTS.md), so two sets are compared.
-`--rooms N` plays every held-out positive in one of N simulated rooms (`backgrounds.shoebox_rooms`, drawn apart from
-any recipe's): the held-out clips are dry studio voices, users are not, and a recipe that trains on rooms can lose
-dry voices while it gains reverberant ones (RESULTS.md).
 """
 from __future__ import annotations
 
@@ -27,8 +24,6 @@ import numpy as np
 from wakeword.engine import Engine
 from wakeword.model.card import ModelCard
 from wakeword.train import evaluate
-from wakeword.train.data.backgrounds import shoebox_rooms
-from wakeword.train.data.mixing import reverberate
 from wakeword.train.dataset import heldout_set, real_negatives
 from wakeword.train.recipe import Recipe
 
@@ -49,13 +44,6 @@ def mean_scores(cards: list[ModelCard]):
     return scores
 
 
-def in_rooms(clips: list[np.ndarray], n: int, seed: int = 4242) -> list[np.ndarray]:
-    """Each clip in one of `n` simulated rooms, reverberated as the training mix does it."""
-    rng = np.random.default_rng(seed)
-    irs = shoebox_rooms(rng, n)
-    return [reverberate(clip, irs[rng.integers(n)]) for clip in clips]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("recipe")
@@ -64,11 +52,9 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="directory for results.json, det.png, example.png (one per card)")
     ap.add_argument("--cache", default=".cache/train")
     ap.add_argument("--stream-seed", type=int, help="draw the streams with this seed instead of the recipe's")
-    ap.add_argument("--rooms", type=int, default=0, help="play the held-out positives in this many simulated rooms")
     a = ap.parse_args()
     recipe, cache = Recipe.load(a.recipe), Path(a.cache)
     pos, sentences, bg = heldout_set(recipe, cache)
-    positives = in_rooms(pos.clips, a.rooms) if a.rooms else pos.clips
     if a.stream_seed is not None:
         recipe = dataclasses.replace(recipe, seed=a.stream_seed)
     cards = [ModelCard.load(c) for c in a.cards]
@@ -78,7 +64,7 @@ def main() -> None:
         out = Path(a.out) / (f"card{k}" if len(groups) > 1 else "")
         out.mkdir(parents=True, exist_ok=True)
         print(f"{', '.join(str(c.model_path) for c in group)} -> {out}")
-        evaluate.evaluate_scores(recipe, group[0], mean_scores(group), positives, sentences, bg, out,
+        evaluate.evaluate_scores(recipe, group[0], mean_scores(group), pos.clips, sentences, bg, out,
                                  pos_voices=pos.voices, real_tuning=tuning)
 
 

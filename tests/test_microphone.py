@@ -146,7 +146,7 @@ def test_live_phrases_reach_stdout_plain_and_hermes_topics_across_a_broker_outag
 
 def use_in_process(mic, monkeypatch) -> None:
     """Point this process's PortAudio at the virtual microphone. PortAudio lists devices when it is initialized,
-    and any module that imported sounddevice before (pyroomacoustics does) initialized it on the default server."""
+    and any module that imported sounddevice before initialized it on the default server."""
     import sounddevice as sd
 
     for key in ("PULSE_SERVER", "HOME", "XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_STATE_PATH"):

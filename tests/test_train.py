@@ -171,23 +171,6 @@ def test_channel_colour_is_one_smooth_bounded_curve_per_window():
     assert np.abs(np.diff(curve, axis=1)).max() < 1.0  # smooth: under 1 dB between neighbouring bins
 
 
-def test_shoebox_rooms_replace_the_exponential_decays_with_rooms_of_the_asked_reverberation():
-    from wakeword.train.data.backgrounds import impulse_responses
-
-    decays = impulse_responses(np.random.default_rng(4))
-    rooms = impulse_responses(np.random.default_rng(4), rooms=12)
-    assert len(rooms) == len(decays) - 40 + 12  # the 40 decays are gone, the real RIRs (if any) stay
-    for ir in rooms[-12:]:
-        assert ir.dtype == np.float32 and len(ir) <= 16000
-        assert abs(float(np.sum(ir ** 2)) - 1.0) < 1e-3  # unit energy, as the decays
-        energy = np.cumsum(ir[::-1] ** 2)[::-1]  # Schroeder's backward integral
-        db = 10 * np.log10(energy / energy[0] + 1e-12)
-        t20 = (np.argmax(db < -25) - np.argmax(db < -5)) / 16000
-        assert 0.03 < 3 * t20 < 1.2  # RT60 from its -5..-25 dB slope: a room of 0.1-0.8 s, roughly
-    onsets = [int(np.argmax(np.abs(ir) > 0.5 * np.abs(ir).max())) for ir in rooms[-12:]]
-    assert len(set(onsets)) > 6  # the direct path arrives later the farther the microphone: rooms differ
-
-
 def test_evaluation_deals_its_negative_clips_every_one_once_before_any_twice():
     from itertools import islice
 

@@ -158,7 +158,7 @@ def mix_windows(dirpath: Path, recipe: Recipe, load: Loader, backgrounds_dir: Pa
                   sentences=load("sentences"),
                   real_speech=load_audio(backgrounds_dir / "real_train.npz") + real_negatives(recipe, "training"),
                   music=load_audio(backgrounds_dir / "music_train.npz"),
-                  irs=backgrounds.impulse_responses(np.random.default_rng(seed), rooms=recipe.mixing.rooms))
+                  irs=backgrounds.impulse_responses(np.random.default_rng(seed)))
     x, y = make_features(src, recipe.mixing, StepGeometry(), n_pos, n_neg, seed + 1)
     dirpath.mkdir(parents=True, exist_ok=True)
     for name, a in (("x", x), ("y", y)):

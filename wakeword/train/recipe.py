@@ -58,7 +58,6 @@ class Mixing:
     quiet_gain: tuple[float, float] = _later((0.001, 0.3), 0, 1)  # a window without speech: background alone
     warp: tuple[float, float] = _later((0.87, 1.15), 0.5, 2)  # resampling factor of each speech clip
     reverb: float = _later(0.35, 0, 1)  # share of speech clips convolved with a room impulse response
-    rooms: int = _later(0, 0)  # simulated shoebox rooms in place of the exponential decays (backgrounds.py)
     lowpass: float = _later(0.3, 0, 1)  # share low-passed like a cheap microphone, corner in `lowpass_hz`
     lowpass_hz: tuple[float, float] = _later((2800, 7000), 50, 8000)
     highpass: float = _later(0.2, 0, 1)

