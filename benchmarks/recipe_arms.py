@@ -18,6 +18,7 @@ import argparse
 import json
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 THRESHOLDS = (0.9, 0.97)
@@ -41,12 +42,21 @@ def row(res: dict) -> dict[str, float]:
     return out
 
 
+def within_matched_fa(r: dict) -> bool:
+    """The sweep row's false accepts, clean and at 10 dB pooled, are within MATCHED_FA_PER_HOUR."""
+    return (r["fa_per_hour_clean"] + r["fa_per_hour_10db"]) / 2 <= MATCHED_FA_PER_HOUR
+
+
+def lowest_holding(sweep: list[dict], rule: Callable[[dict], bool]) -> dict:
+    """The row of the lowest threshold from which on every higher one also satisfies `rule` (the highest if none
+    does): a score that rises again above a threshold puts the point above it."""
+    rows = sorted(sweep, key=lambda r: r["threshold"])
+    return next((r for i, r in enumerate(rows) if all(rule(u) for u in rows[i:])), rows[-1])
+
+
 def at_matched_fa(sweep: list[dict]) -> dict[str, float]:
     """Threshold and isolated-clip FRR (clean, 10 dB) at the matched operating point (MATCHED_FA_PER_HOUR)."""
-    rows = sorted(sweep, key=lambda r: r["threshold"])
-    ok = [(r["fa_per_hour_clean"] + r["fa_per_hour_10db"]) / 2 <= MATCHED_FA_PER_HOUR for r in rows]
-    first = next((i for i in range(len(rows)) if all(ok[i:])), len(rows) - 1)
-    r = rows[first]
+    r = lowest_holding(sweep, within_matched_fa)
     return {"threshold@fa": r["threshold"], "frr_isolated_clean@fa": r["frr_isolated_clean"],
             "frr_isolated_10db@fa": r["frr_isolated_10db"]}
 
