@@ -30,7 +30,7 @@ from wakeword.model.card import ModelCard
 from wakeword.train.data import backgrounds
 from wakeword.train.data import real_speech as rs
 from wakeword.train.data.clips import ClipSet
-from wakeword.train.dataset import clip_stages
+from wakeword.train.dataset import recipe_stages
 from wakeword.train.recipe import Recipe
 
 SNRS = (10, 20, 40)
@@ -98,10 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     if real:  # a phrase no real speaker says here (hey_ssafy, alexa) has only the synthetic sets
         stream = rs.keyword_stream(real, np.random.default_rng(a.seed))
         results["sets"]["real_isolated"] = frr_table(engine, card, rule, stream, music, a.seed + 1)
-    stage, _ = clip_stages(Recipe.load(a.recipe), a.cache)["eval_positives"]
-    if not stage.done:
-        raise SystemExit(f"the recipe's held-out clips are not in {a.cache}: run `wakeword train {a.recipe}` first")
-    clips = ClipSet.load(stage.dir / "clips.npz").clips
+    [positives] = recipe_stages(Recipe.load(a.recipe), Path(a.cache), "eval_positives")
+    clips = ClipSet.load(positives / "clips.npz").clips
     for label, chan in (("synthetic_full_band", lambda c: c),
                         ("synthetic_telephone", lambda c: rs.telephone(c, np.random.default_rng(a.seed)))):
         st = ev.positive_stream([chan(c) for c in clips], None, [], np.random.default_rng(a.seed))

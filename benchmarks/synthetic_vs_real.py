@@ -27,7 +27,7 @@ from wakeword.engine import Engine
 from wakeword.errors import WakewordError
 from wakeword.model.card import ModelCard
 from wakeword.train.data.clips import ClipSet
-from wakeword.train.dataset import clip_stages
+from wakeword.train.dataset import recipe_stages
 from wakeword.train.recipe import Recipe
 
 CONDITIONS = ("clean", "10db")
@@ -62,10 +62,8 @@ def correlations(draws: list[dict]) -> dict[str, float | None]:
 
 
 def synthetic_streams(recipe_path: str, cache: str, seed: int) -> tuple[dict[str, ev.PositiveStream], int]:
-    stage, _ = clip_stages(Recipe.load(recipe_path), cache)["eval_positives"]
-    if not stage.done:
-        raise SystemExit(f"synthetic_vs_real: the recipe's held-out clips are not in {cache} (run the pipeline first)")
-    clips = ClipSet.load(stage.dir / "clips.npz").clips
+    [positives] = recipe_stages(Recipe.load(recipe_path), Path(cache), "eval_positives")
+    clips = ClipSet.load(positives / "clips.npz").clips
     rng = np.random.default_rng(seed)
     noise = [colored_noise(16000 * 60, rng, kind).astype(np.float32) for kind in NOISE_KINDS]
     streams = {"clean": ev.positive_stream(clips, None, [], rng), "10db": ev.positive_stream(clips, 10.0, noise, rng)}
