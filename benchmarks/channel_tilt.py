@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,18 +33,26 @@ CHANNELS = {"as recorded": ([1.0], [1.0]), "brighter (pre-emphasis 0.9)": ([1.0,
             "darker (de-emphasis 0.7)": ([1.0], [1.0, -0.7])}
 
 
-def channel_streams(stream: ev.PositiveStream) -> dict[str, np.ndarray]:
+def channel_streams(stream: ev.PositiveStream) -> dict[str, ev.PositiveStream]:
     """The stream through each channel, at the recorded stream's speech level."""
     level = audible_rms(stream.audio)
     out = {}
     for name, (b, a) in CHANNELS.items():
         x = lfilter(b, a, stream.audio)
-        out[name] = np.clip(x * level / max(audible_rms(x), 1e-6), -1, 1).astype(np.float32)
+        out[name] = ev.PositiveStream(np.clip(x * level / max(audible_rms(x), 1e-6), -1, 1).astype(np.float32),
+                                      stream.spans)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    return run(argv, "channel_tilt", __doc__, channel_streams)
+
+
+def run(argv: list[str] | None, prog: str, doc: str | None,
+        conditions: Callable[[ev.PositiveStream], dict[str, ev.PositiveStream]]) -> int:
+    """The real speakers' isolated clips of each model's phrase, altered by `conditions` (name → the stream
+    altered, spans moved with it), scored by each model at one detector rule; FRR per condition."""
+    ap = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n")[0])
     ap.add_argument("--model", action="append", required=True, help="model card (repeat for several)")
     ap.add_argument("--detector-from", metavar="CARD", help="score every model at this card's detector settings")
     ap.add_argument("--data", default="../shared/data")
@@ -58,28 +67,27 @@ def main(argv: list[str] | None = None) -> int:
         cards = [ModelCard.load(m) for m in a.model]
         rule_card = ModelCard.load(a.detector_from) if a.detector_from else None
     except (OSError, ValueError, WakewordError) as e:
-        raise SystemExit(f"channel_tilt: {e}") from None
-    streams: dict[str, tuple[ev.PositiveStream, dict[str, np.ndarray]]] = {}  # by phrase: models of one share them
+        raise SystemExit(f"{prog}: {e}") from None
+    streams: dict[str, dict[str, ev.PositiveStream]] = {}  # by phrase: models of one share them
     results = {}
     for path, card in zip(a.model, cards):
         if card.phrase not in streams:
             words = rs.transcript_words(card.phrase)
             clips = [u for u in utts if u.keyword in words and u.span and u.isolated]
             if not clips:
-                raise SystemExit(f"channel_tilt: no real speaker says {card.phrase!r} in the {a.part} half")
-            stream = rs.keyword_stream(clips, np.random.default_rng(a.seed))
-            streams[card.phrase] = stream, channel_streams(stream)
-        stream, channels = streams[card.phrase]
+                raise SystemExit(f"{prog}: no real speaker says {card.phrase!r} in the {a.part} half")
+            streams[card.phrase] = conditions(rs.keyword_stream(clips, np.random.default_rng(a.seed)))
+        altered = streams[card.phrase]
         rule = DetectorConfig.from_card((rule_card or card).detector)
         engine = Engine([card])
         row = {}
-        for name, audio in channels.items():
-            probs = ev.probabilities(engine, [audio])[card.name]
+        for name, stream in altered.items():
+            probs = ev.probabilities(engine, [stream.audio])[card.name]
             hits, _ = ev.score_positives(ev.event_times(probs, rule, card.geometry), stream.spans)
             row[name] = round(1 - hits / len(stream.spans), 4)
         results[path] = {"clips": len(stream.spans), "frr": row}
         print(path, row, flush=True)
-    out = Path(a.out or f"benchmarks/results/channel_tilt_{a.part}.json")
+    out = Path(a.out or f"benchmarks/results/{prog}_{a.part}.json")
     out.write_text(json.dumps({"part": a.part, "detector": a.detector_from or "each card's own",
                                "models": results, "seconds": round(time.time() - t0, 1)}, indent=1))
     print(f"wrote {out}")

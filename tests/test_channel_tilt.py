@@ -19,12 +19,12 @@ def test_channels_tilt_the_spectrum_and_keep_the_speech_level():
     noise = np.random.default_rng(0).normal(0, 0.05, 16000).astype(np.float32)
     out = ct.channel_streams(PositiveStream(noise, []))
     assert list(out) == list(ct.CHANNELS)
-    for audio in out.values():
-        assert abs(audible_rms(audio) / audible_rms(noise) - 1) < 0.05
+    for stream in out.values():
+        assert abs(audible_rms(stream.audio) / audible_rms(noise) - 1) < 0.05
     def high_share(x):
         power = np.abs(np.fft.rfft(x)) ** 2
         return power[len(power) // 2:].sum() / power.sum()
-    plain, bright, dark = (high_share(out[k]) for k in ct.CHANNELS)
+    plain, bright, dark = (high_share(out[k].audio) for k in ct.CHANNELS)
     assert bright > plain + 0.2 and dark < plain - 0.2
 
 
