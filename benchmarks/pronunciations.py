@@ -4,9 +4,9 @@ Real speakers say a word in more ways than the recipe's spellings: a monophthong
 dropped consonant ("wile fire"), another vowel. The synthetic positives say the dictionary form, so a model may
 learn that form and nothing around it. This renders each `--text` with nine voices of the training engines (the
 neural piper, hibari and two Kokoro styles; RHVoice slt and bdl, flite rms, pico en-US, festival kal) at three
-speaking rates, each clip alone between 3 s of silence at speech level 0.05 RMS, and reports per text and model
-the share of clips that raise an event at the detector rule (the card's, or --detector-from's) and the mean peak
-probability. Voices that do not work here are listed and skipped.
+speaking rates, each clip alone in silence 3-5 s from the next (evaluation.positive_stream), and reports per text
+and model the share of clips that raise an event at the detector rule (the card's, or --detector-from's) and the
+mean peak probability. Voices that do not work here are listed and skipped.
 
     .venv/bin/python benchmarks/pronunciations.py --model CARD [--model CARD ...] --text "Wildfire." \\
         --text "Wildfar." ... [--detector-from models/proxies/wildfire.yaml] --out FILE
@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from wakeword import evaluation as ev
-from wakeword.audio.signal import SR, audible_rms
 from wakeword.detector import DetectorConfig
 from wakeword.engine import Engine
 from wakeword.errors import WakewordError
@@ -33,20 +32,6 @@ VOICES = [Voice("piper", "en_US-joe-medium"), Voice("hibari", "heart"), Voice("k
           Voice("kokoro", "jm_kumo"), Voice("rhvoice", "slt"), Voice("rhvoice", "bdl"), Voice("flite", "rms"),
           Voice("pico", "en-US"), Voice("festival", "kal_diphone")]
 RATES = (0.9, 1.0, 1.15)
-
-
-GAP_S = 3.0  # between clips: longer than any card's refractory time, so one clip's event never hides the next's
-
-
-def stream(clips: list[np.ndarray]) -> ev.PositiveStream:
-    """The clips one after another, GAP_S of silence around each, at speech level 0.05 RMS."""
-    gap = np.zeros(int(GAP_S * SR), np.float32)
-    parts, spans, pos = [gap], [], len(gap)
-    for c in clips:
-        parts += [c / max(audible_rms(c), 1e-4) * 0.05, gap]
-        spans.append((pos / SR, (pos + len(c)) / SR))
-        pos += len(c) + len(gap)
-    return ev.PositiveStream(np.clip(np.concatenate(parts), -1, 1).astype(np.float32), spans)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         row = {}
         for text in a.text:
             clips = [c for c, t in zip(got.clips, got.texts) if t == text]
-            s = stream(clips)
+            s = ev.positive_stream(clips, None, [], np.random.default_rng(0))
             probs = ev.probabilities(engine, [s.audio])[card.name]
             hits, _ = ev.score_positives(ev.event_times(probs, rule, card.geometry), s.spans)
             t = card.geometry.step_end_times(len(probs))
