@@ -26,8 +26,11 @@ TEMPOS = {"as recorded": 1.0, "slower (tempo 0.8)": 0.8, "faster (tempo 1.25)": 
 def stretch(audio: np.ndarray, tempo: float) -> np.ndarray:
     """`audio` at `tempo` times its speed (sox tempo -s), float32 in and out through pipes."""
     raw = ["-t", "f32", "-r", str(SR), "-c", "1"]
-    out = subprocess.run(["sox", *raw, "-", *raw, "-", "tempo", "-s", str(tempo)], input=audio.astype(np.float32).tobytes(),
-                         capture_output=True, check=True).stdout
+    try:
+        out = subprocess.run(["sox", *raw, "-", *raw, "-", "tempo", "-s", str(tempo)],
+                             input=audio.astype(np.float32).tobytes(), capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit(f"tempo_check: sox tempo failed ({e}); it needs sox: apt-get install sox") from None
     return np.frombuffer(out, np.float32).copy()
 
 
