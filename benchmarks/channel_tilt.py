@@ -83,8 +83,7 @@ def run(argv: list[str] | None, prog: str, doc: str | None,
         row = {}
         for name, stream in altered.items():
             probs = ev.probabilities(engine, [stream.audio])[card.name]
-            hits, _ = ev.score_positives(ev.event_times(probs, rule, card.geometry), stream.spans)
-            row[name] = round(1 - hits / len(stream.spans), 4)
+            row[name] = round(ev.missed_share(probs, rule, card.geometry, stream.spans), 4)
         results[path] = {"clips": len(stream.spans), "frr": row}
         print(path, row, flush=True)
     out = Path(a.out or f"benchmarks/results/{prog}_{a.part}.json")

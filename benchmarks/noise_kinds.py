@@ -58,9 +58,8 @@ def frr_table(engine: Engine, card: ModelCard, rule: DetectorConfig, stream: ev.
               music: list[np.ndarray], seed: int) -> dict:
     """FRR of the phrase in `stream`, clean and over each kind of background at each SNR."""
     def frr(audio: np.ndarray) -> float:
-        times = ev.event_times(ev.probabilities(engine, [audio])[card.name], rule, card.geometry)
-        hits, _ = ev.score_positives(times, stream.spans)
-        return round(1 - hits / len(stream.spans), 4)
+        probs = ev.probabilities(engine, [audio])[card.name]
+        return round(ev.missed_share(probs, rule, card.geometry, stream.spans), 4)
 
     out: dict = {"clips": len(stream.spans), "clean": frr(stream.audio)}
     level = audible_rms(stream.audio)

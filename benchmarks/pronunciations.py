@@ -66,10 +66,9 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             s = ev.positive_stream(clips, None, [], np.random.default_rng(0))
             probs = ev.probabilities(engine, [s.audio])[card.name]
-            hits, _ = ev.score_positives(ev.event_times(probs, rule, card.geometry), s.spans)
             t = card.geometry.step_end_times(len(probs))
             peaks = [float(probs[(t >= a0) & (t <= a1 + ev.HIT_AFTER_S)].max()) for a0, a1 in s.spans]
-            row[text] = {"clips": len(clips), "heard": round(hits / len(clips), 3),
+            row[text] = {"clips": len(clips), "heard": round(1 - ev.missed_share(probs, rule, card.geometry, s.spans), 3),
                          "mean_peak": round(float(np.mean(peaks)), 3)}
         report["models"][path] = row
         print(path, {t: r.get("heard") for t, r in row.items()}, flush=True)

@@ -175,9 +175,8 @@ def channel_check(card: ModelCard, recipe_path: str, cache: str, seed: int) -> d
     base, out = DetectorConfig.from_card(card.detector), {"clips": len(clips)}
     for label, chan in (("full_band", lambda c: c), ("telephone", lambda c: rs.telephone(c, np.random.default_rng(seed)))):
         st = ev.positive_stream([chan(c) for c in clips], None, [], np.random.default_rng(seed))
-        hits, _ = ev.score_positives(ev.event_times(ev.probabilities(engine, [st.audio])[card.name], base,
-                                                    card.geometry), st.spans)
-        out[f"frr_{label}"] = round(1 - hits / len(clips), 4)
+        probs = ev.probabilities(engine, [st.audio])[card.name]
+        out[f"frr_{label}"] = round(ev.missed_share(probs, base, card.geometry, st.spans), 4)
     return out
 
 

@@ -90,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         engine, synthetic = Engine([card]), {}
         for c, st in streams.items():
             probs = ev.probabilities(engine, [st.audio])[card.name]
-            hits, _ = ev.score_positives(ev.event_times(probs, rule, card.geometry), st.spans)
-            synthetic[c] = round(1 - hits / n, 4)
+            synthetic[c] = round(ev.missed_share(probs, rule, card.geometry, st.spans), 4)
         draws.append({"card": path, "synthetic": synthetic, "real_dev": real_frr(dev, card.name),
                       "real_test": real_frr(test, card.name)})
         d = draws[-1]

@@ -70,3 +70,20 @@ def test_decoding_a_compressed_file_gives_the_same_samples_every_time(tmp_path):
     subprocess.run(["sox", str(wav), str(tmp_path / "a.flac")], check=True)
     first, second = decode(str(tmp_path / "a.flac")), decode(str(tmp_path / "a.flac"))
     assert len(first) > 8000 and np.array_equal(first, second)
+
+
+def test_missed_share_counts_the_clips_that_raise_no_event():
+    import numpy as np
+
+    from wakeword.detector import DetectorConfig
+    from wakeword.evaluation import missed_share
+    from wakeword.model.geometry import StepGeometry
+
+    geometry = StepGeometry()
+    probs = np.zeros(2000, np.float32)
+    ends = geometry.step_end_times(len(probs))
+    probs[(ends > 2.0) & (ends < 2.2)] = 0.99  # one score peak, inside the first clip's span
+    cfg = DetectorConfig(threshold=0.5, smoothing=1, patience=1)
+    spans = [(1.5, 2.1), (5.0, 5.6), (8.0, 8.6)]
+    assert abs(missed_share(probs, cfg, geometry, spans) - 2 / 3) < 1e-12  # the second and third clips
+    assert missed_share(np.zeros_like(probs), cfg, geometry, spans) == 1.0

@@ -173,6 +173,13 @@ def score_positives(times: np.ndarray, spans: list[tuple[float, float]]) -> tupl
     return len(lat), lat
 
 
+def missed_share(probs: np.ndarray, cfg: DetectorConfig, geometry: StepGeometry, spans: list[tuple[float, float]]
+                 ) -> float:
+    """Share of the clips at `spans` that raise no event (the hit rule) from one model's per-step probabilities."""
+    hits, _ = score_positives(event_times(probs, cfg, geometry), spans)
+    return 1 - hits / len(spans)
+
+
 def sweep(positives: Mapping[str, tuple[np.ndarray | Trace, list[tuple[float, float]]]], negative_probs: np.ndarray | Trace,
           base: DetectorConfig, geometry: StepGeometry | None = None, thresholds: Iterable[float] = THRESHOLDS
           ) -> list[dict]:
