@@ -1,7 +1,9 @@
 """Real speech (wakeword.train.data.real_speech): decoding the corpora, the speaker split, the phrase filter, the channel."""
+import dataclasses
 import subprocess
 
 import numpy as np
+import pytest
 
 from conftest import REAL_SPEAKERS
 from wakeword.audio.signal import SR
@@ -59,3 +61,29 @@ def test_the_telephone_channel_keeps_the_voice_band_and_drops_the_rest():
     assert len(out) == SR
     assert spectrum[6000] < spectrum[1000] / 100  # 6 kHz is gone (> 40 dB down), 1 kHz is kept
     assert 0.5 < spectrum[1000] / np.abs(np.fft.rfft(voice))[1000] < 1.5
+
+
+def test_real_positives_are_the_chosen_training_speakers_renditions_cut_at_the_keyword(real_speech_dir, tmp_path):
+    from wakeword.train import dataset
+    from wakeword.train.recipe import Recipe
+
+    training = rs.load(real_speech_dir, "training", tmp_path)
+    said = [u for u in training if u.keyword == "wildfire"]
+    assert len(said) == 2  # alone and in a sentence
+    clips = rs.phrase_clips(training, {"wildfire"}, 1.0)
+    assert len(clips) == 2
+    for clip, u in zip(clips, said):  # from 0.3 s before the keyword to its end
+        assert abs(len(clip) / SR - (min(u.span[1] + 0.02, len(u.audio) / SR) - max(0.0, u.span[0] - 0.3))) < 0.01
+    assert rs.phrase_clips(training, {"wildfire"}, 0.0) == [] and rs.phrase_clips(training, {"alexa"}, 1.0) == []
+    many = [dataclasses.replace(said[0], speaker=f"wuw:s{i}", audio=np.full(SR, i, np.float32)) for i in range(400)]
+    chosen = [{int(c[0]) for c in rs.phrase_clips(many, {"wildfire"}, s)} for s in (0.25, 0.5, 1.0)]
+    assert 70 < len(chosen[0]) < 130 and 170 < len(chosen[1]) < 230 and len(chosen[2]) == 400
+    assert chosen[0] < chosen[1] < chosen[2]  # a share's speakers are among every larger share's
+    plain = Recipe("wildfire", "Wildfire", ["Wildfire"], real_speech_dir=str(real_speech_dir))
+    measured = Recipe("wildfire", "Wildfire", ["Wildfire"], real_speech_dir=str(real_speech_dir), real_positives=0.5)
+    assert dataset.real_speech_key(plain) != dataset.real_speech_key(measured)  # other windows, another stage
+    everyone = Recipe("wildfire", "Wildfire", ["Wildfire"], real_speech_dir=str(real_speech_dir), real_positives=1.0)
+    assert dataset.real_positives(plain) == [] and len(dataset.real_positives(everyone)) == 2
+    nobody = Recipe("hey_ssafy", "Hey SSAFY", ["Hey Saffy"], real_speech_dir=str(real_speech_dir), real_positives=1.0)
+    with pytest.raises(SystemExit, match="no dev training speaker says 'Hey SSAFY'"):
+        dataset.real_positives(nobody)  # a phrase nobody in the corpus says: one line, not an empty measurement

@@ -142,9 +142,24 @@ def real_negatives(recipe: Recipe, part: str) -> list[np.ndarray]:
 
 
 def real_speech_key(recipe: Recipe) -> list:
-    """What the real negatives depend on, for stage keys: nothing when the recipe uses none (so the keys of recipes
-    without real speech are what they were), else the folder's name and the dev cut."""
-    return [Path(recipe.real_speech_dir).name, real_speech.TUNING_SHARE] if recipe.real_speech_dir else []
+    """What the real speech in training depends on, for stage keys: nothing when the recipe uses none (so the keys of
+    recipes without real speech are what they were), else the folder's name, the dev cut and `real_positives`."""
+    if not recipe.real_speech_dir:
+        return []
+    return [Path(recipe.real_speech_dir).name, real_speech.TUNING_SHARE] + (
+        ["real_positives", recipe.real_positives] if recipe.real_positives else [])
+
+
+def real_positives(recipe: Recipe) -> list[np.ndarray]:
+    """The proxy measurement `real_positives`: that share of the dev training speakers' renditions of the phrase."""
+    if not recipe.real_positives:
+        return []
+    clips = real_speech.phrase_clips(real_speech.load(recipe.real_speech_dir, "training"), banned_words(recipe),
+                                     recipe.real_positives) if recipe.real_speech_dir else []
+    if not clips:
+        raise SystemExit(f"real_positives: no dev training speaker says {recipe.phrase!r} in the real_speech_dir "
+                         f"{recipe.real_speech_dir!r} (it measures the proxy phrases, which WUW's speakers say)")
+    return clips
 
 
 def mix_windows(dirpath: Path, recipe: Recipe, load: Loader, backgrounds_dir: Path, n_pos: int, n_neg: int,
@@ -154,8 +169,8 @@ def mix_windows(dirpath: Path, recipe: Recipe, load: Loader, backgrounds_dir: Pa
     real recordings and music, and room impulse responses."""
     from .data.mixing import Sources, make_features
 
-    src = Sources(positives=load("positives"), near_misses=load("near_misses") + load("confusables"),
-                  sentences=load("sentences"),
+    src = Sources(positives=load("positives") + real_positives(recipe),
+                  near_misses=load("near_misses") + load("confusables"), sentences=load("sentences"),
                   real_speech=load_audio(backgrounds_dir / "real_train.npz") + real_negatives(recipe, "training"),
                   music=load_audio(backgrounds_dir / "music_train.npz"),
                   irs=backgrounds.impulse_responses(np.random.default_rng(seed)))

@@ -130,6 +130,10 @@ class Recipe:
     # the real-speech data folder (data/real_speech.py): its dev `training` speakers are negatives, its `tuning` speakers
     # set the card's threshold; relative to the working directory, like real_negative_dirs
     real_speech_dir: str | None = field(default=None, metadata={"key_at_default": False})
+    # a measurement, not a way to train a shipped model (no real "Hey SSAFY" exists): this share of the dev training
+    # speakers' own renditions of a proxy phrase join its positives (data/real_speech.phrase_clips), to say what
+    # real recordings would buy
+    real_positives: float = _later(0.0, 0, 1)
     synthesis: Synthesis = field(default_factory=Synthesis)
     mixing: Mixing = field(default_factory=Mixing)
     training: Training = field(default_factory=Training)

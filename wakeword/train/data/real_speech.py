@@ -169,3 +169,14 @@ def _mulaw_encode(x: np.ndarray) -> bytes:
     exponent = np.clip(np.floor(np.log2(mag)).astype(np.int32) - 7, 0, 7)
     mantissa = (mag >> (exponent + 3)) & 15
     return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8).tobytes()
+
+
+def phrase_clips(utts: list[Utterance], phrase_words: set[str], share: float) -> list[np.ndarray]:
+    """The renditions of a WUW keyword of the phrase, alone or in a sentence, by `share` of the utterances' speakers
+    (chosen by a stable hash), each cut 0.3 s before the keyword's start and at its end (a positive clip ends
+    where the phrase does)."""
+    def chosen(speaker: str) -> bool:
+        return int(hashlib.sha1(f"positives|{speaker}".encode()).hexdigest()[:8], 16) % 1000 < share * 1000
+
+    return [u.audio[max(0, int((u.span[0] - 0.3) * SR)): int((u.span[1] + 0.02) * SR)]
+            for u in utts if u.keyword in phrase_words and u.span is not None and chosen(u.speaker)]
