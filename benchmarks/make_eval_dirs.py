@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from wakeword.audio.wav import write_wav
-from wakeword.train.data.backgrounds import is_eval
+from wakeword.train.data.backgrounds import in_share
 from wakeword.train.data.clips import ClipSet
 from wakeword.train.recipe import Recipe
 
@@ -41,7 +41,7 @@ def main() -> None:
     n = 0
     for f in sorted(glob.glob(os.path.join(a.real, "**", "*.wav"), recursive=True)):
         rel = os.path.relpath(f, a.real)
-        if is_eval(rel, 0.5):
+        if in_share(rel, 0.5):
             link = neg / rel.replace(os.sep, "__")
             if not link.exists():
                 link.symlink_to(os.path.abspath(f))

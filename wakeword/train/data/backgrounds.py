@@ -23,10 +23,11 @@ from ...errors import AudioError
 MUSIC_PACKAGES = ["wesnoth-1.16-music", "frozen-bubble-data", "sound-theme-freedesktop"]
 
 
-def is_eval(name: str, eval_fraction: float) -> bool:
-    """Stable hash split: the same file is held out in every run and every tool (benchmarks/make_eval_dirs.py)."""
-    h = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
-    return (h % 1000) < eval_fraction * 1000
+def in_share(key: str, share: float) -> bool:
+    """Stable hash split: whether `key` falls in a `share` of all keys, the same in every run and every tool (held-out
+    files here and in benchmarks/make_eval_dirs.py, real speakers in real_speech.py); a share's keys are among every
+    larger share's."""
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % 1000 < share * 1000
 
 
 def music_tracks(cache: Path) -> list[tuple[str, np.ndarray]]:
@@ -71,8 +72,8 @@ def real_clips(dirs: list[str]) -> list[tuple[str, np.ndarray]]:
 
 
 def split(items: list[tuple[str, np.ndarray]], eval_fraction: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    train = [a for n, a in items if not is_eval(n, eval_fraction)]
-    held = [a for n, a in items if is_eval(n, eval_fraction)]
+    train = [a for n, a in items if not in_share(n, eval_fraction)]
+    held = [a for n, a in items if in_share(n, eval_fraction)]
     return train, held
 
 

@@ -27,6 +27,7 @@ from scipy.signal import butter, resample_poly, sosfilt
 from ...audio.decode import decode
 from ...audio.signal import SR, audible_rms
 from ...evaluation import PositiveStream
+from .backgrounds import in_share
 from .clips import load_audio, save_audio
 
 SPLIT_FILE = "real-speech-split.tsv"
@@ -70,8 +71,7 @@ def part_of(speaker: str, split: str) -> str:
     """`test`, or the dev speaker's part (`training`/`tuning`) by a stable hash of the speaker id."""
     if split != "dev":
         return split
-    h = int(hashlib.sha1(speaker.encode()).hexdigest()[:8], 16)
-    return "tuning" if (h % 1000) < TUNING_SHARE * 1000 else "training"
+    return "tuning" if in_share(speaker, TUNING_SHARE) else "training"
 
 
 def load(data_dir: str | Path, part: str, cache_dir: str | Path = ".cache/real_speech") -> list[Utterance]:
@@ -175,8 +175,5 @@ def phrase_clips(utts: list[Utterance], phrase_words: set[str], share: float) ->
     """The renditions of a WUW keyword of the phrase, alone or in a sentence, by `share` of the utterances' speakers
     (chosen by a stable hash), each cut 0.3 s before the keyword's start and at its end (a positive clip ends
     where the phrase does)."""
-    def chosen(speaker: str) -> bool:
-        return int(hashlib.sha1(f"positives|{speaker}".encode()).hexdigest()[:8], 16) % 1000 < share * 1000
-
     return [u.audio[max(0, int((u.span[0] - 0.3) * SR)): int((u.span[1] + 0.02) * SR)]
-            for u in utts if u.keyword in phrase_words and u.span is not None and chosen(u.speaker)]
+            for u in utts if u.keyword in phrase_words and u.span is not None and in_share(f"positives|{u.speaker}", share)]
