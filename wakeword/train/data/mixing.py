@@ -8,6 +8,7 @@ kinds of background, all labels zero. Features come from the runtime's own front
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy.signal import butter, fftconvolve, sosfilt
@@ -129,15 +130,22 @@ def make_window(src: Sources, positive: bool, cfg: Mixing, geom: StepGeometry, r
     return mix, labels
 
 
-def make_features(src: Sources, cfg: Mixing, geom: StepGeometry, n_pos: int, n_neg: int, seed: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Features (N, frames, bins) float16 and labels (N, steps) for shuffled positive+negative windows."""
+def make_features(src: Sources, cfg: Mixing, geom: StepGeometry, n_pos: int, n_neg: int, seed: int,
+                  embed: Callable[[np.ndarray], np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Features (N, frames, bins) float16 and labels (N, steps) for shuffled positive+negative windows, and with
+    `embed` each window's audio through it (N, ...) float16 (benchmarks/embedding_frontend.py: its embeddings)."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(np.r_[np.ones(n_pos, bool), np.zeros(n_neg, bool)])
     frames = geom.frontend.num_frames(int(cfg.window_s * SR))
     x = np.zeros((len(order), frames, geom.frontend.n_bins), np.float16)
     y = np.zeros((len(order), geom.num_steps(frames)), np.float32)
+    e = None
     for i, positive in enumerate(tqdm(order, desc="mix+features")):
         audio, y[i] = make_window(src, bool(positive), cfg, geom, rng)
         x[i] = spectrogram(audio, geom.frontend)
-    return x, y
+        if embed is not None:
+            target = embed(audio)
+            e = np.zeros((len(order), *target.shape), np.float16) if e is None else e
+            e[i] = target
+    return x, y, e
