@@ -39,6 +39,7 @@ from wakeword.train import dataset
 from wakeword.train.cache import Stage, stage_key
 from wakeword.train.data import backgrounds
 from wakeword.train.data import real_speech as rs
+from wakeword.train.data.clips import load_audio
 from wakeword.train.recipe import Recipe
 
 import real_speech  # benchmarks/real_speech.py
@@ -91,12 +92,17 @@ def label_steps(n_embeddings: int, n_steps: int) -> np.ndarray:
     return np.searchsorted(StepGeometry().step_end_times(n_steps), end_times(n_embeddings) - 1e-6)
 
 
+def runs(e: np.ndarray) -> np.ndarray:
+    """Every run of CONTEXT consecutive embeddings of (..., n, DIM): (..., n - CONTEXT + 1, CONTEXT, DIM), the k-th
+    ending at embedding k + CONTEXT - 1 (what the classifier reads there)."""
+    return np.moveaxis(np.lib.stride_tricks.sliding_window_view(e, CONTEXT, axis=-2), -1, -2)
+
+
 def samples(e: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every run of CONTEXT embeddings in each window, with the window's label at the run's end."""
-    steps = label_steps(e.shape[1], y.shape[1])
-    xs = [e[:, j - CONTEXT + 1:j + 1] for j in range(CONTEXT - 1, e.shape[1])]
-    ys = [y[:, steps[j]] for j in range(CONTEXT - 1, e.shape[1])]
-    return np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32)
+    """Every run of CONTEXT embeddings in each window, with the window's label at the run's end (run-major)."""
+    steps = label_steps(e.shape[1], y.shape[1])[CONTEXT - 1:]
+    x = np.swapaxes(runs(e), 0, 1).reshape(-1, CONTEXT, DIM)
+    return x.astype(np.float32), y[:, steps].T.reshape(-1).astype(np.float32)
 
 
 def train_classifier(x: np.ndarray, y: np.ndarray, seed: int):
@@ -115,29 +121,21 @@ def train_classifier(x: np.ndarray, y: np.ndarray, seed: int):
     return model
 
 
-def mined_runs(model, recipe: Recipe, cache: str) -> np.ndarray:
-    """Hard negatives the seed pipeline's way (train/mine.py): the recipe's mining hours of training-side negative
-    speech over training music, and the run of embeddings at every peak of the classifier above `min_prob`."""
-    from wakeword.train.data.clips import load_audio
+def mined_runs(model, recipe: Recipe, speech: list[np.ndarray], music: list[np.ndarray]) -> np.ndarray:
+    """Hard negatives the seed pipeline's way (train/mine.py): the recipe's mining hours of its mining speech
+    (dataset.mining_speech) over training music, and the run of embeddings at every peak of the classifier above
+    `min_prob`."""
     from wakeword.train.evaluate import negative_blocks
     from wakeword.train.mine import peaks
 
-    clip_dirs = dataset.make_clip_sets(dataset.clip_stages(recipe, cache))
-    load = dataset.clip_loader(recipe, clip_dirs)
-    bg = dataset.backgrounds_stage(recipe, cache).dir
-    speech = (load("mining_sentences") + load("sentences") + load("near_misses") + load("confusables")
-              + load_audio(bg / "real_train.npz") + dataset.real_negatives(recipe, "training"))
     m = recipe.mining
-    runs: list[np.ndarray] = []
-    for block in negative_blocks(m.hours, speech, load_audio(bg / "music_train.npz"),
-                                 np.random.default_rng(recipe.seed + 3)):
-        e = embeddings(block)
-        seqs = np.stack([e[j - CONTEXT + 1:j + 1] for j in range(CONTEXT - 1, len(e))])
-        scores = model.predict(seqs, batch_size=2048, verbose=0).ravel()
-        runs += [seqs[p] for p in peaks(scores, m.min_prob)]
-        if len(runs) >= m.max_windows:
+    mined: list[np.ndarray] = []
+    for block in negative_blocks(m.hours, speech, music, np.random.default_rng(recipe.seed + 3)):
+        seqs = runs(embeddings(block))
+        mined += [seqs[p] for p in peaks(model.predict(seqs, batch_size=2048, verbose=0).ravel(), m.min_prob)]
+        if len(mined) >= m.max_windows:
             break
-    return np.array(runs[: m.max_windows], np.float32).reshape(-1, CONTEXT, DIM)
+    return np.array(mined[: m.max_windows], np.float32).reshape(-1, CONTEXT, DIM)
 
 
 def fine_tune(model, x: np.ndarray, y: np.ndarray, mined: np.ndarray, recipe: Recipe, seed: int) -> None:
@@ -161,20 +159,15 @@ def step_probs(model, blocks: list[np.ndarray]) -> np.ndarray:
     e = _embedded[key] if key in _embedded else _embedded.setdefault(key, embeddings(audio))
     scores = np.zeros(len(e), np.float32)
     if len(e) >= CONTEXT:
-        runs = np.stack([e[j - CONTEXT + 1:j + 1] for j in range(CONTEXT - 1, len(e))])
-        scores[CONTEXT - 1:] = model.predict(runs, batch_size=2048, verbose=0).ravel()
+        scores[CONTEXT - 1:] = model.predict(runs(e), batch_size=2048, verbose=0).ravel()
     geom = StepGeometry()
     n_steps = geom.num_steps(geom.frontend.num_frames(len(audio)))
     newest = np.searchsorted(end_times(len(e)), geom.step_end_times(n_steps) + 1e-9, side="right") - 1
     return np.where(newest >= 0, scores[np.clip(newest, 0, None)], 0.0).astype(np.float32)
 
 
-def windows_stage(recipe: Recipe, cache: str) -> Stage:
+def windows_stage(recipe: Recipe, cache: str, clip_dirs: dict[str, Path], b_stage: Stage) -> Stage:
     """The recipe's training windows with their embeddings (the features stage's windows, mixed again)."""
-    clip_dirs = dataset.make_clip_sets(dataset.clip_stages(recipe, cache))
-    b_stage = dataset.backgrounds_stage(recipe, cache)
-    if not b_stage.done:
-        raise SystemExit(f"no finished backgrounds stage for {recipe.name}: run `wakeword train` on the recipe first")
     features = dataset.features_stage(recipe, cache, clip_dirs, b_stage.key)
     m = recipe.mixing
     return Stage(Path(cache) / recipe.name, "speech_embedding", stage_key(features.key, WHEEL)).run(
@@ -206,13 +199,20 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     recipe = Recipe.load(a.recipe)
     card = ModelCard.load(a.card or f"models/proxies/{recipe.name}.yaml")
-    stage = windows_stage(recipe, a.cache)
-    x, y = samples(np.load(stage.dir / "e.npy"), np.load(stage.dir / "y.npy"))
+    clip_dirs = dataset.make_clip_sets(dataset.clip_stages(recipe, a.cache))
+    b_stage = dataset.backgrounds_stage(recipe, a.cache)
+    if not b_stage.done:
+        raise SystemExit(f"no finished backgrounds stage for {recipe.name}: run `wakeword train` on the recipe first")
+    stage = windows_stage(recipe, a.cache, clip_dirs, b_stage)
+    labels = np.load(stage.dir / "y.npy")
+    x, y = samples(np.load(stage.dir / "e.npy"), labels)
+    mining_speech = dataset.mining_speech(recipe, dataset.clip_loader(recipe, clip_dirs), b_stage.dir)
+    mining_music = load_audio(b_stage.dir / "music_train.npz")
     _, music = backgrounds.split(backgrounds.music_tracks(Path(a.cache) / "downloads"), eval_fraction=0.3)
     tuning, training = rs.load(a.data, "tuning"), rs.load(a.data, "training")
     test = rs.load(a.data, "test")
-    out: dict = {"recipe": a.recipe, "windows": int(len(np.load(stage.dir / "y.npy", mmap_mode="r"))),
-                 "samples": len(x), "context": CONTEXT, "epochs": EPOCHS, "draws": {}}
+    out: dict = {"recipe": a.recipe, "windows": len(labels), "samples": len(x), "context": CONTEXT, "epochs": EPOCHS,
+                 "draws": {}}
     def score(name: str, model) -> None:
         probs = functools.partial(step_probs, model)
         res = {"dev": real_speech.score_model(card, tuning, music, 20261203, data_dir=a.data,
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     for run in a.runs:
         model = train_classifier(x, y, 1000 + run)
         score(f"embedding run {run}", model)
-        mined = mined_runs(model, recipe, a.cache)
+        mined = mined_runs(model, recipe, mining_speech, mining_music)
         out[f"mined runs, run {run}"] = len(mined)
         fine_tune(model, x, y, mined, recipe, 2000 + run)
         score(f"embedding run {run}, mined and fine-tuned", model)

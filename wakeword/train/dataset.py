@@ -162,6 +162,13 @@ def real_positives(recipe: Recipe) -> list[np.ndarray]:
     return clips
 
 
+def mining_speech(recipe: Recipe, load: Loader, backgrounds_dir: Path) -> list[np.ndarray]:
+    """What hard-negative mining scans (train/mine.py): training-side speech only, and the fresh sentences that
+    nothing else uses."""
+    return (load("mining_sentences") + load("sentences") + load("near_misses") + load("confusables")
+            + load_audio(backgrounds_dir / "real_train.npz") + real_negatives(recipe, "training"))
+
+
 def mix_windows(dirpath: Path, recipe: Recipe, load: Loader, backgrounds_dir: Path, n_pos: int, n_neg: int,
                 seed: int, embed: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
     """Training windows (`x.npy`, `y.npy`: features and labels; with `embed`, `e.npy`: each window's audio through

@@ -84,8 +84,7 @@ def run(recipe_path: str, out_dir: str = "models", cache_dir: str = ".cache/trai
         from .mine import mine
 
         mine(st["train"].dir / "model.keras", dirpath, recipe.mining,
-             speech=load("mining_sentences") + load("sentences") + load("near_misses") + load("confusables")
-             + load_audio(b_stage.dir / "real_train.npz") + dataset.real_negatives(recipe, "training"),
+             speech=dataset.mining_speech(recipe, load, b_stage.dir),
              music=load_audio(b_stage.dir / "music_train.npz"), mixing=recipe.mixing, seed=recipe.seed + 3)
 
     def export(dirpath: Path) -> None:
